@@ -1,0 +1,107 @@
+"""The ASGI application: routers, error rendering, health checks."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse
+from sqlalchemy import text
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from baoxiao import __version__
+from baoxiao.approvals.api import router as approvals_router
+from baoxiao.claims.api import router as claims_router
+from baoxiao.identity.api import router as identity_router
+from baoxiao.identity.deps import idempotency_scope
+from baoxiao.kernel import problems
+from baoxiao.kernel.db import Database
+from baoxiao.kernel.errors import PayloadTooLarge
+from baoxiao.kernel.i18n import negotiate
+from baoxiao.kernel.logging import RequestIdMiddleware
+from baoxiao.kernel.storage import LocalStorage
+from baoxiao.migrations import runner
+from baoxiao.org.api import router as org_router
+from baoxiao.payments.api import router as payments_router
+from baoxiao.settings import Settings
+
+log = logging.getLogger("baoxiao")
+MULTIPART_OVERHEAD = 64 * 1024
+
+
+class BodySizeLimit:
+    """Refuse bodies whose declared length exceeds the limit before reading them."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            length = dict(scope.get("headers") or []).get(b"content-length")
+            if length is not None and length.isdigit() and int(length) > self.limit:
+                err = PayloadTooLarge(limit=self.limit)
+                body: dict[str, Any] = {
+                    "type": f"urn:baoxiao:problem:{err.code}", "title": err.code.replace("_", " "),
+                    "status": err.status, "code": err.code, "limit": self.limit,
+                    "detail": err.render(negotiate(
+                        dict(scope.get("headers") or []).get(b"accept-language", b"").decode("latin-1"),
+                        default="en")),
+                }
+                response = JSONResponse(body, status_code=413, media_type=problems.PROBLEM_JSON)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
+    """Build the application; tests pass their own settings and database."""
+    settings = settings or Settings()
+    db = db or Database.from_url(settings.resolved_database_url, pool_size=settings.db_pool_size)
+    app = FastAPI(
+        title="Baoxiao API",
+        version=__version__,
+        summary="Expense reimbursement that works as one with the OA suite.",
+        openapi_url="/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.db = db
+    app.state.storage = LocalStorage(settings.resolved_attachment_dir)
+    app.state.idempotency_scope = idempotency_scope
+    app.state.idempotency_ttl = settings.idempotency_ttl
+
+    api = APIRouter(prefix="/api/v1")
+    for router in (identity_router, claims_router, approvals_router, payments_router, org_router):
+        api.include_router(router)
+    app.include_router(api)
+    problems.install(app)
+    app.add_middleware(BodySizeLimit, limit=settings.max_attachment_bytes + MULTIPART_OVERHEAD)
+    app.add_middleware(RequestIdMiddleware)
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/docs")
+
+    @app.get("/healthz", tags=["operations"])
+    def healthz() -> dict[str, str]:
+        """Liveness: the process answers."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["operations"])
+    def readyz(request: Request) -> JSONResponse:
+        """Readiness: the database answers and its schema is at the latest migration."""
+        checks: dict[str, str] = {}
+        try:
+            with db.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            checks["database"] = "ok"
+            checks["migrations"] = "ok" if runner.is_current(db.engine) else "pending"
+        except Exception as exc:  # any driver error means "not ready"
+            log.warning("readiness check failed: %s", exc)
+            checks["database"] = "unreachable"
+        ready = all(value == "ok" for value in checks.values()) and len(checks) == 2
+        return JSONResponse({"status": "ready" if ready else "not_ready", "checks": checks},
+                            status_code=200 if ready else 503)
+
+    return app

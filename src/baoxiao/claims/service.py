@@ -1,0 +1,455 @@
+"""Claim use cases: draft, edit, lines, attachments, submit, withdraw, cancel, read."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Select, and_, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from baoxiao.approvals import service as approvals
+from baoxiao.claims import lifecycle
+from baoxiao.claims.attachments import clean_filename, sniff
+from baoxiao.claims.errors import (
+    AttachmentNotFound,
+    AttachmentTooLarge,
+    AttachmentTypeRejected,
+    CategoryUnknown,
+    ClaimEmpty,
+    CurrencyUnknown,
+    ExchangeRateMissing,
+    InvalidAmount,
+    LineNotFound,
+    ReferenceUnknown,
+    WithdrawTooLate,
+)
+from baoxiao.claims.schemas import ClaimCreate, ClaimLineCreate, ClaimLineUpdate, ClaimUpdate
+from baoxiao.identity import permissions
+from baoxiao.identity.principal import Principal
+from baoxiao.kernel import sequences
+from baoxiao.kernel.clock import utcnow
+from baoxiao.kernel.errors import BadRequest, Forbidden, PreconditionFailed, ValidationFailed
+from baoxiao.kernel.ids import new_id
+from baoxiao.kernel.money import MoneyError, check_amount, check_rate, convert
+from baoxiao.kernel.storage import LocalStorage
+from baoxiao.models.catalog import Currency, ExpenseCategory, rate_on
+from baoxiao.models.claim import Attachment, Claim, ClaimAction, ClaimActivity, ClaimLine
+from baoxiao.models.org import Company, CostCenter, Department, Employee
+
+MAX_LIMIT = 100
+
+
+# ---- helpers -------------------------------------------------------------
+
+def check_if_match(claim: Claim, if_match: str | None) -> None:
+    """Optimistic concurrency: a stale If-Match gets 412."""
+    if if_match is None or if_match.strip() == "*":
+        return
+    candidates = {tag.strip().removeprefix("W/") for tag in if_match.split(",")}
+    if claim.etag not in candidates:
+        raise PreconditionFailed()
+
+
+def _claimant_employee(session: Session, principal: Principal) -> Employee:
+    if principal.employee_id is None:
+        raise ValidationFailed("This account is not linked to an employee and cannot file claims.")
+    employee = session.get(Employee, principal.employee_id)
+    if employee is None or not employee.active:
+        raise ValidationFailed("The employee record of this account is inactive.")
+    return employee
+
+
+def _check_ref(session: Session, model: type[Department] | type[CostCenter], ref_id: uuid.UUID | None,
+               company_id: uuid.UUID, field_name: str) -> None:
+    if ref_id is None:
+        return
+    obj = session.get(model, ref_id)
+    if obj is None or obj.company_id != company_id or not obj.active:
+        raise ReferenceUnknown(field=field_name)
+
+
+def _category(session: Session, company_id: uuid.UUID, category_id: uuid.UUID | None,
+              code: str | None) -> ExpenseCategory:
+    stmt = select(ExpenseCategory).where(ExpenseCategory.company_id == company_id)
+    stmt = stmt.where(ExpenseCategory.id == category_id if category_id else ExpenseCategory.code == code)
+    category = session.scalars(stmt).first()
+    if category is None or not category.active:
+        raise CategoryUnknown(category=str(category_id or code))
+    return category
+
+
+@dataclass
+class _LineValues:
+    category: ExpenseCategory
+    expense_date: object
+    amount: Decimal
+    currency: str
+    exchange_rate: Decimal
+    rate_source: str
+    amount_base: Decimal
+    description: str
+    city: str | None
+
+
+def _price_line(session: Session, claim: Claim, index: int, category: ExpenseCategory,
+                data: ClaimLineCreate) -> _LineValues:
+    """Validate a line's money and convert it into the claim currency."""
+    where = f"lines[{index}].amount"
+    currency_code = data.currency or claim.currency
+    currency = session.get(Currency, currency_code)
+    if currency is None or not currency.active:
+        raise CurrencyUnknown(currency=currency_code)
+    base = session.get(Currency, claim.currency)
+    assert base is not None
+    try:
+        amount = check_amount(data.amount, currency.minor_units)
+    except MoneyError as exc:
+        raise InvalidAmount(field=where, reason=str(exc)) from exc
+    if currency_code == claim.currency:
+        rate, source = Decimal(1), "same"
+    elif data.exchange_rate is not None:
+        try:
+            rate, source = check_rate(data.exchange_rate), "manual"
+        except MoneyError as exc:
+            raise InvalidAmount(field=f"lines[{index}].exchange_rate", reason=str(exc)) from exc
+    else:
+        found = rate_on(session, claim.company_id, currency_code, claim.currency, data.expense_date)
+        if found is None:
+            raise ExchangeRateMissing(currency=currency_code, base=claim.currency, date=data.expense_date)
+        rate, source = found, "table"
+    return _LineValues(category, data.expense_date, amount, currency_code, rate, source,
+                       convert(amount, rate, base.minor_units), data.description, data.city)
+
+
+def _add_line(session: Session, claim: Claim, data: ClaimLineCreate, index: int) -> ClaimLine:
+    category = _category(session, claim.company_id, data.category_id, data.category_code)
+    values = _price_line(session, claim, index, category, data)
+    position = max((line.position for line in claim.lines), default=0) + 1
+    line = ClaimLine(
+        claim_id=claim.id, position=position, category_id=category.id,
+        expense_date=values.expense_date, amount=values.amount, currency=values.currency,
+        exchange_rate=values.exchange_rate, rate_source=values.rate_source,
+        amount_base=values.amount_base, description=values.description, city=values.city,
+    )
+    line.category = category
+    claim.lines.append(line)
+    return line
+
+
+def _touch(claim: Claim) -> None:
+    claim.recompute_total()
+    claim.updated_at = utcnow()
+
+
+# ---- commands ------------------------------------------------------------
+
+def create_draft(session: Session, principal: Principal, data: ClaimCreate) -> Claim:
+    """Create a draft claim for the caller, with optional lines."""
+    employee = _claimant_employee(session, principal)
+    company = session.get(Company, employee.company_id)
+    assert company is not None
+    _check_ref(session, Department, data.department_id, company.id, "department_id")
+    _check_ref(session, CostCenter, data.cost_center_id, company.id, "cost_center_id")
+    now = utcnow()
+    year = now.astimezone(ZoneInfo(company.timezone)).year  # the company's calendar year
+    seq = sequences.next_value(session, company.id, f"claim:{year}")
+    claim = Claim(
+        id=new_id(), company_id=company.id, number=f"{company.claim_prefix}-{year}-{seq:06d}",
+        claim_type=data.claim_type, claimant_id=employee.id,
+        department_id=data.department_id or employee.department_id,
+        cost_center_id=data.cost_center_id or employee.cost_center_id,
+        reason=data.reason, currency=company.base_currency, total_amount=Decimal(0),
+        created_by_id=principal.user_id, created_at=now, updated_at=now,
+    )
+    claim.claimant = employee
+    session.add(claim)
+    for index, line in enumerate(data.lines):
+        _add_line(session, claim, line, index)
+    claim.recompute_total()
+    session.flush()
+    lifecycle.note(session, claim, "claim:create", actor=principal.actor,
+                   actor_user_id=principal.user_id, to_status=claim.status)
+    return claim
+
+
+def _editable(session: Session, principal: Principal, claim_id: uuid.UUID, if_match: str | None) -> Claim:
+    claim = permissions.load_visible_claim(session, principal, claim_id, lock=True)
+    permissions.require_claimant(principal, claim)
+    check_if_match(claim, if_match)
+    claim.ensure_editable()
+    return claim
+
+
+def update_claim(session: Session, principal: Principal, claim_id: uuid.UUID, data: ClaimUpdate,
+                 if_match: str | None) -> Claim:
+    """Change the header fields of an editable claim."""
+    claim = _editable(session, principal, claim_id, if_match)
+    changes = data.model_dump(exclude_unset=True)
+    if "department_id" in changes:
+        _check_ref(session, Department, data.department_id, claim.company_id, "department_id")
+    if "cost_center_id" in changes:
+        _check_ref(session, CostCenter, data.cost_center_id, claim.company_id, "cost_center_id")
+    if changes.get("reason", "") is None:
+        raise ValidationFailed(errors=[{"field": "reason", "message": "reason cannot be empty"}])
+    for name, value in changes.items():
+        setattr(claim, name, value)
+    _touch(claim)
+    lifecycle.note(session, claim, "claim:update", actor=principal.actor,
+                   actor_user_id=principal.user_id, extra={"fields": sorted(changes)})
+    return claim
+
+
+def add_line(session: Session, principal: Principal, claim_id: uuid.UUID, data: ClaimLineCreate,
+             if_match: str | None) -> ClaimLine:
+    """Add a line; the total is recomputed on the server."""
+    claim = _editable(session, principal, claim_id, if_match)
+    line = _add_line(session, claim, data, len(claim.lines))
+    _touch(claim)
+    session.flush()
+    lifecycle.note(session, claim, "claim:add_line", actor=principal.actor,
+                   actor_user_id=principal.user_id, extra={"line_id": str(line.id), "amount": str(line.amount)})
+    return line
+
+
+def _line(claim: Claim, line_id: uuid.UUID) -> ClaimLine:
+    for line in claim.lines:
+        if line.id == line_id:
+            return line
+    raise LineNotFound()
+
+
+def update_line(session: Session, principal: Principal, claim_id: uuid.UUID, line_id: uuid.UUID,
+                data: ClaimLineUpdate, if_match: str | None) -> ClaimLine:
+    """Change a line; unchanged fields keep their values."""
+    claim = _editable(session, principal, claim_id, if_match)
+    line = _line(claim, line_id)
+    merged = {
+        "category_id": line.category_id, "expense_date": line.expense_date, "amount": line.amount,
+        "currency": line.currency, "description": line.description, "city": line.city,
+        "exchange_rate": line.exchange_rate if line.rate_source == "manual" else None,
+    }
+    changes = data.model_dump(exclude_unset=True)
+    if "category_code" in changes:
+        merged.pop("category_id")
+    merged.update(changes)
+    full = ClaimLineCreate.model_validate(merged)
+    category = _category(session, claim.company_id, full.category_id, full.category_code)
+    values = _price_line(session, claim, line.position - 1, category, full)
+    line.category_id, line.category = category.id, category
+    line.expense_date, line.amount, line.currency = full.expense_date, values.amount, values.currency
+    line.exchange_rate, line.rate_source = values.exchange_rate, values.rate_source
+    line.amount_base, line.description, line.city = values.amount_base, values.description, values.city
+    _touch(claim)
+    lifecycle.note(session, claim, "claim:update_line", actor=principal.actor,
+                   actor_user_id=principal.user_id, extra={"line_id": str(line.id), "fields": sorted(changes)})
+    return line
+
+
+def remove_line(session: Session, principal: Principal, claim_id: uuid.UUID, line_id: uuid.UUID,
+                if_match: str | None) -> Claim:
+    """Remove a line and any attachment bound to it stays on the claim, unbound."""
+    claim = _editable(session, principal, claim_id, if_match)
+    line = _line(claim, line_id)
+    for attachment in claim.attachments:
+        if attachment.line_id == line.id:
+            attachment.line_id = None
+    claim.lines.remove(line)
+    _touch(claim)
+    lifecycle.note(session, claim, "claim:remove_line", actor=principal.actor,
+                   actor_user_id=principal.user_id, extra={"line_id": str(line_id)})
+    return claim
+
+
+def add_attachment(session: Session, principal: Principal, storage: LocalStorage, claim_id: uuid.UUID,
+                   *, filename: str | None, data: bytes, max_bytes: int, line_id: uuid.UUID | None,
+                   if_match: str | None) -> Attachment:
+    """Store a receipt after checking its size and its real type."""
+    claim = _editable(session, principal, claim_id, if_match)
+    if line_id is not None:
+        _line(claim, line_id)
+    if len(data) > max_bytes:
+        raise AttachmentTooLarge(limit=max_bytes)
+    if not data:
+        raise BadRequest("The uploaded file is empty.")
+    content_type = sniff(data)
+    if content_type is None:
+        raise AttachmentTypeRejected(detected="unknown")
+    key = storage.put(data)
+    attachment = Attachment(
+        claim_id=claim.id, line_id=line_id, filename=clean_filename(filename, content_type),
+        content_type=content_type, size=len(data), sha256=hashlib.sha256(data).hexdigest(),
+        storage_key=key, uploaded_by_id=principal.user_id, created_at=utcnow(),
+    )
+    claim.attachments.append(attachment)
+    _touch(claim)
+    session.flush()
+    lifecycle.note(session, claim, "claim:add_attachment", actor=principal.actor,
+                   actor_user_id=principal.user_id,
+                   extra={"attachment_id": str(attachment.id), "sha256": attachment.sha256})
+    return attachment
+
+
+def remove_attachment(session: Session, principal: Principal, claim_id: uuid.UUID,
+                      attachment_id: uuid.UUID, if_match: str | None) -> Claim:
+    """Detach a receipt. The file stays on disk: the audit trail may refer to it."""
+    claim = _editable(session, principal, claim_id, if_match)
+    attachment = next((a for a in claim.attachments if a.id == attachment_id), None)
+    if attachment is None:
+        raise AttachmentNotFound()
+    claim.attachments.remove(attachment)
+    _touch(claim)
+    lifecycle.note(session, claim, "claim:remove_attachment", actor=principal.actor,
+                   actor_user_id=principal.user_id,
+                   extra={"attachment_id": str(attachment_id), "sha256": attachment.sha256})
+    return claim
+
+
+def submit(session: Session, principal: Principal, claim_id: uuid.UUID, if_match: str | None) -> Claim:
+    """Submit for approval; the approval route starts in the same transaction."""
+    claim = permissions.load_visible_claim(session, principal, claim_id, lock=True)
+    permissions.require_claimant(principal, claim)
+    check_if_match(claim, if_match)
+    if not claim.lines:
+        raise ClaimEmpty()
+    claim.recompute_total()
+    lifecycle.apply(session, claim, ClaimAction.SUBMIT, actor=principal.actor,
+                    actor_user_id=principal.user_id)
+    approvals.start_route(session, claim, actor=principal.actor)
+    return claim
+
+
+def withdraw(session: Session, principal: Principal, claim_id: uuid.UUID, comment: str | None,
+             if_match: str | None) -> Claim:
+    """Take a claim back while no approver has acted on this round."""
+    claim = permissions.load_visible_claim(session, principal, claim_id, lock=True)
+    permissions.require_claimant(principal, claim)
+    check_if_match(claim, if_match)
+    if claim.can(ClaimAction.WITHDRAW) and approvals.anyone_acted(session, claim):
+        raise WithdrawTooLate()
+    lifecycle.apply(session, claim, ClaimAction.WITHDRAW, actor=principal.actor,
+                    actor_user_id=principal.user_id, comment=comment)
+    approvals.close_open_tasks(session, claim)
+    return claim
+
+
+def cancel(session: Session, principal: Principal, claim_id: uuid.UUID, comment: str | None,
+           if_match: str | None) -> Claim:
+    """Abandon a claim that is not under approval (draft, returned or withdrawn)."""
+    claim = permissions.load_visible_claim(session, principal, claim_id, lock=True)
+    permissions.require_claimant(principal, claim)
+    check_if_match(claim, if_match)
+    lifecycle.apply(session, claim, ClaimAction.CANCEL, actor=principal.actor,
+                    actor_user_id=principal.user_id, comment=comment)
+    return claim
+
+
+# ---- queries -------------------------------------------------------------
+
+def get_claim(session: Session, principal: Principal, claim_id: uuid.UUID) -> Claim:
+    return permissions.load_visible_claim(session, principal, claim_id)
+
+
+def get_attachment(session: Session, principal: Principal, claim_id: uuid.UUID,
+                   attachment_id: uuid.UUID) -> Attachment:
+    claim = permissions.load_visible_claim(session, principal, claim_id)
+    attachment = next((a for a in claim.attachments if a.id == attachment_id), None)
+    if attachment is None:
+        raise AttachmentNotFound()
+    return attachment
+
+
+def history(session: Session, principal: Principal, claim_id: uuid.UUID) -> list[ClaimActivity]:
+    claim = permissions.load_visible_claim(session, principal, claim_id)
+    return list(session.scalars(
+        select(ClaimActivity).where(ClaimActivity.claim_id == claim.id)
+        .order_by(ClaimActivity.at, ClaimActivity.id)
+    ))
+
+
+@dataclass
+class ClaimFilter:
+    status: list[str] = field(default_factory=list)
+    claimant_id: uuid.UUID | None = None
+    department_id: uuid.UUID | None = None
+    mine: bool = False
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    q: str | None = None
+
+
+class InvalidCursor(BadRequest):
+    code = "invalid_cursor"
+
+
+def _encode_cursor(claim: Claim) -> str:
+    raw = json.dumps([claim.created_at.isoformat(), str(claim.id)]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        created, ident = json.loads(raw)
+        return datetime.fromisoformat(created), uuid.UUID(ident)
+    except (ValueError, TypeError, binascii.Error) as exc:
+        raise InvalidCursor("The cursor is not one this API issued.") from exc
+
+
+def list_claims(session: Session, principal: Principal, flt: ClaimFilter, *, cursor: str | None,
+                limit: int) -> tuple[list[Claim], str | None]:
+    """Claims the caller may see, newest first, with a cursor for the next page."""
+    limit = max(1, min(limit, MAX_LIMIT))
+    stmt: Select[tuple[Claim]] = (
+        select(Claim).where(permissions.claim_visibility(principal))
+        .options(selectinload(Claim.claimant))
+    )
+    if flt.status:
+        stmt = stmt.where(Claim.status.in_(flt.status))
+    if flt.mine:
+        stmt = stmt.where(Claim.claimant_id == principal.employee_id)
+    if flt.claimant_id:
+        stmt = stmt.where(Claim.claimant_id == flt.claimant_id)
+    if flt.department_id:
+        stmt = stmt.where(Claim.department_id == flt.department_id)
+    if flt.created_from:
+        stmt = stmt.where(Claim.created_at >= flt.created_from)
+    if flt.created_to:
+        stmt = stmt.where(Claim.created_at < flt.created_to)
+    if flt.q:
+        like = f"%{flt.q.strip()}%"
+        stmt = stmt.where(or_(Claim.number.ilike(like), Claim.reason.ilike(like)))
+    if cursor:
+        created, ident = _decode_cursor(cursor)
+        stmt = stmt.where(or_(Claim.created_at < created,
+                              and_(Claim.created_at == created, Claim.id < ident)))
+    rows = list(session.scalars(stmt.order_by(Claim.created_at.desc(), Claim.id.desc()).limit(limit + 1)))
+    next_cursor = _encode_cursor(rows[limit - 1]) if len(rows) > limit else None
+    return rows[:limit], next_cursor
+
+
+def allowed_actions(session: Session, principal: Principal, claim: Claim) -> list[str]:
+    """What the caller may do next, for clients to show the right buttons."""
+    actions: list[str] = []
+    is_claimant = principal.employee_id == claim.claimant_id
+    if is_claimant:
+        if claim.is_editable:
+            actions += ["edit", "submit", "cancel"]
+        if claim.can(ClaimAction.WITHDRAW) and not approvals.anyone_acted(session, claim):
+            actions.append("withdraw")
+    if approvals.open_task_for(session, principal, claim) is not None and not is_claimant:
+        actions += ["approve", "reject", "return"]
+    if claim.can(ClaimAction.START_PAYMENT):
+        try:
+            permissions.require_payer(session, principal, claim)
+            actions.append("pay")
+        except Forbidden:
+            pass
+    return actions

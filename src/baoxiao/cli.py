@@ -1,0 +1,135 @@
+"""The `baoxiao` command: migrate, serve, demo, audit verify, users and tokens."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, NoReturn
+
+import typer
+import uvicorn
+from sqlalchemy import text
+from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+
+from baoxiao.audit import service as audit
+from baoxiao.demo.seed import DEMO_LOGINS, DEMO_PASSWORD, seed
+from baoxiao.kernel.db import Database
+from baoxiao.kernel.logging import configure_logging
+from baoxiao.migrations import runner
+from baoxiao.settings import Settings
+
+app = typer.Typer(help="Baoxiao expense reimbursement.", no_args_is_help=True, add_completion=False)
+audit_app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """One line on stderr and a non-zero exit: the CLI's error contract."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _settings() -> Settings:
+    try:
+        settings = Settings()
+        settings.var_dir.mkdir(parents=True, exist_ok=True)
+        _ = settings.resolved_secret_key
+        return settings
+    except (ValueError, OSError) as exc:
+        fail(f"bad settings: {str(exc).splitlines()[0]}")
+
+
+def _database(settings: Settings) -> Database:
+    try:
+        db = Database.from_url(settings.resolved_database_url, pool_size=settings.db_pool_size)
+        with db.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return db
+    except ArgumentError:
+        fail(f"BAOXIAO_DATABASE_URL is not a database URL: {settings.resolved_database_url!r}")
+    except (OperationalError, SQLAlchemyError) as exc:
+        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+        fail(f"cannot connect to the database ({reason})")
+    except ModuleNotFoundError as exc:
+        fail(f"no driver for this database URL ({exc.name})")
+
+
+def _require_current(db: Database) -> None:
+    if not runner.is_current(db.engine):
+        fail("the database is not migrated to the latest version: run `baoxiao migrate`")
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade the database schema to the latest version."""
+    settings = _settings()
+    db = _database(settings)
+    runner.upgrade(settings.resolved_database_url)
+    db.dispose()
+    typer.echo(f"database at revision {runner.head_revision()}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Default: BAOXIAO_HOST.")] = None,
+    port: Annotated[int | None, typer.Option(help="Default: BAOXIAO_PORT.")] = None,
+    workers: Annotated[int | None, typer.Option(help="Default: BAOXIAO_WORKERS.")] = None,
+) -> None:
+    """Serve the web application and API."""
+    settings = _settings()
+    db = _database(settings)
+    _require_current(db)
+    db.dispose()
+    _run(settings, host, port, workers)
+
+
+def _run(settings: Settings, host: str | None, port: int | None, workers: int | None) -> None:
+    configure_logging(settings.log_level, settings.log_json)
+    n = workers or settings.workers
+    if n > 1 and settings.resolved_database_url.startswith("sqlite"):
+        fail("several workers need PostgreSQL; the embedded SQLite mode runs one process")
+    uvicorn.run("baoxiao.app:create_app", factory=True, host=host or settings.host,
+                port=port or settings.port, workers=n, log_config=None, access_log=False,
+                proxy_headers=False)
+
+
+@app.command()
+def demo(
+    host: Annotated[str | None, typer.Option()] = None,
+    port: Annotated[int | None, typer.Option()] = None,
+    serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve after seeding.")] = True,
+) -> None:
+    """Migrate, seed the demo company (once), print the logins, and serve."""
+    settings = _settings()
+    db = _database(settings)
+    runner.upgrade(settings.resolved_database_url)
+    with db.transaction() as session:
+        created = seed(session)
+    db.dispose()
+    url = f"http://{host or settings.host}:{port or settings.port}"
+    typer.echo("Demo company seeded." if created else "Demo company already present; nothing added.")
+    typer.echo(f"Baoxiao: {url}   API docs: {url}/docs   OpenAPI: {url}/openapi.json")
+    typer.echo(f"Demo logins (password: {DEMO_PASSWORD}):")
+    for login in DEMO_LOGINS:
+        typer.echo(f"  {login.username:<10} {login.role}")
+    if serve_after:
+        _run(settings, host, port, None)
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check the audit chain; exit 1 and name the first broken record if it was tampered with."""
+    settings = _settings()
+    db = _database(settings)
+    _require_current(db)
+    with db.transaction() as session:
+        result = audit.verify(session)
+    if result.ok:
+        typer.echo(f"audit chain intact: {result.checked} records verified")
+        return
+    typer.echo(f"audit chain broken at record {result.broken_seq}: {result.reason} "
+               f"({result.checked} records verified before it)", err=True)
+    raise typer.Exit(1)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    sys.exit(app())

@@ -1,0 +1,1 @@
+"""The demo company: a realistic org and claims in every state."""

@@ -1,0 +1,155 @@
+"""The request transaction and Idempotency-Key handling, in one route class.
+
+Every API route runs in one database transaction owned here: the endpoint
+and the services it calls add and flush; this class commits when the
+response is a success and rolls back otherwise, *before* the response is
+sent. POST requests carrying an Idempotency-Key follow Stripe's semantics:
+the same key with the same body replays the first successful response; the
+same key with a different body is 422. Only successful responses are stored:
+an error changed nothing, so re-running it is safe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from datetime import timedelta
+from typing import Any
+
+from fastapi import Request, Response
+from fastapi.routing import APIRoute
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from baoxiao.kernel import idempotency
+from baoxiao.kernel.clock import utcnow
+from baoxiao.kernel.errors import AppError, BadRequest, Conflict
+from baoxiao.kernel.i18n import Msg
+
+Handler = Callable[[Request], Coroutine[Any, Any, Response]]
+ScopeResolver = Callable[[Request, Session], str | None]
+
+
+class IdempotencyKeyReused(AppError):
+    status = 422
+    code = "idempotency_key_reused"
+    message = Msg(
+        "This Idempotency-Key was already used with a different request.",
+        "此 Idempotency-Key 已用于另一个不同的请求。",
+    )
+
+
+class IdempotencyKeyInvalid(BadRequest):
+    code = "idempotency_key_invalid"
+    message = Msg(
+        "Idempotency-Key must be 1 to 255 printable characters.",
+        "Idempotency-Key 须为 1 至 255 个可打印字符。",
+    )
+
+
+class ConcurrentRequest(Conflict):
+    code = "idempotency_key_in_progress"
+    message = Msg(
+        "A request with this Idempotency-Key is still being processed.",
+        "使用此 Idempotency-Key 的请求仍在处理中。",
+    )
+
+
+def request_session(request: Request) -> Session:
+    """The session of the current request's transaction (a FastAPI dependency)."""
+    session: Session = request.state.session
+    return session
+
+
+class TransactionalRoute(APIRoute):
+    def get_route_handler(self) -> Handler:
+        inner = super().get_route_handler()
+
+        async def handler(request: Request) -> Response:
+            session = request.app.state.db.session_factory()
+            request.state.session = session
+            try:
+                key = request.headers.get("idempotency-key")
+                if request.method == "POST" and key is not None:
+                    return await _run_idempotent(request, session, inner, key)
+                response = await inner(request)
+                await _finish(session, response)
+                return response
+            except BaseException:
+                await run_in_threadpool(session.rollback)
+                raise
+            finally:
+                await run_in_threadpool(session.close)
+
+        return handler
+
+
+async def _finish(session: Session, response: Response) -> None:
+    if response.status_code < 400:
+        await run_in_threadpool(session.commit)
+    else:
+        await run_in_threadpool(session.rollback)
+
+
+async def _run_idempotent(request: Request, session: Session, inner: Handler, key: str) -> Response:
+    if not (0 < len(key) <= idempotency.MAX_KEY_LENGTH) or not key.isprintable():
+        raise IdempotencyKeyInvalid()
+    resolve: ScopeResolver = request.app.state.idempotency_scope
+    scope = await run_in_threadpool(resolve, request, session)
+    if scope is None:  # not authenticated: the endpoint itself will refuse
+        response = await inner(request)
+        await _finish(session, response)
+        return response
+    ttl: timedelta = request.app.state.idempotency_ttl
+    body = await request.body()
+    fp = idempotency.fingerprint(request.method, request.url.path, request.url.query, body)
+
+    existing = await run_in_threadpool(idempotency.find, session, scope, key, ttl)
+    if existing is not None:
+        await run_in_threadpool(session.rollback)
+        return _replay(existing, fp)
+
+    response = await inner(request)
+    if not 200 <= response.status_code < 300:
+        await run_in_threadpool(session.rollback)
+        return response
+    headers = {
+        name: value
+        for name, value in response.headers.items()
+        if name.lower() in idempotency.REPLAYED_HEADERS
+    }
+    session.add(
+        idempotency.IdempotencyRecord(
+            scope=scope,
+            key=key,
+            fingerprint=fp,
+            status_code=response.status_code,
+            response_body=bytes(response.body),
+            response_headers=headers,
+            created_at=utcnow(),
+        )
+    )
+    try:
+        await run_in_threadpool(session.commit)
+    except IntegrityError:
+        # A concurrent request with the same key committed first: ours is
+        # rolled back entirely, and the client gets the winner's answer.
+        await run_in_threadpool(session.rollback)
+        winner = await run_in_threadpool(idempotency.find, session, scope, key, ttl)
+        await run_in_threadpool(session.rollback)
+        if winner is None:
+            raise ConcurrentRequest() from None
+        return _replay(winner, fp)
+    return response
+
+
+def _replay(record: idempotency.IdempotencyRecord, fp: str) -> Response:
+    if record.fingerprint != fp:
+        raise IdempotencyKeyReused()
+    headers = dict(record.response_headers)
+    headers["idempotent-replayed"] = "true"
+    return Response(
+        content=record.response_body,
+        status_code=record.status_code,
+        headers=headers,
+    )

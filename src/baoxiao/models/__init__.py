@@ -1,0 +1,27 @@
+"""All ORM classes, one module per aggregate; importing this fills the metadata."""
+
+from baoxiao.kernel.idempotency import IdempotencyRecord
+from baoxiao.kernel.sequences import NumberSequence
+from baoxiao.models.approval import ApprovalTask, TaskStatus
+from baoxiao.models.audit import AuditHead, AuditRecord
+from baoxiao.models.catalog import Currency, ExchangeRate, ExpenseCategory
+from baoxiao.models.claim import (
+    Attachment,
+    Claim,
+    ClaimAction,
+    ClaimActivity,
+    ClaimLine,
+    ClaimStatus,
+)
+from baoxiao.models.identity import ApiToken, Role, RoleAssignment, User
+from baoxiao.models.org import Company, CostCenter, Department, Employee
+from baoxiao.models.outbox import OutboxEvent
+from baoxiao.models.payment import Payment, PaymentStatus
+
+__all__ = [
+    "ApiToken", "ApprovalTask", "Attachment", "AuditHead", "AuditRecord", "Claim",
+    "ClaimAction", "ClaimActivity", "ClaimLine", "ClaimStatus", "Company", "CostCenter",
+    "Currency", "Department", "Employee", "ExchangeRate", "ExpenseCategory",
+    "IdempotencyRecord", "NumberSequence", "OutboxEvent", "Payment", "PaymentStatus",
+    "Role", "RoleAssignment", "TaskStatus", "User",
+]

@@ -1,0 +1,79 @@
+"""Instance settings, from BAOXIAO_* environment variables (or a .env file).
+
+These are per-instance; per-company integration secrets live in the
+database, encrypted, never here.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import cached_property
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from baoxiao.kernel.crypto import load_or_create_secret_key
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BAOXIAO_", env_file=".env", extra="ignore")
+
+    var_dir: Path = Field(default=Path("var"), description="Folder for the SQLite file, keys, uploads.")
+    database_url: str = Field(default="", description="SQLAlchemy URL; default a SQLite file in var_dir.")
+    secret_key: SecretStr | None = Field(default=None, description="Generated under var_dir if unset.")
+    old_secret_keys: list[SecretStr] = Field(default_factory=list, description="Still accepted for decryption.")
+    attachment_dir: Path | None = Field(default=None, description="Default: var_dir/attachments.")
+    max_attachment_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
+    base_currency: str = Field(default="CNY", min_length=3, max_length=3)
+    timezone: str = "Asia/Shanghai"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    workers: int = Field(default=1, ge=1)
+    db_pool_size: int = Field(default=10, ge=1)
+    log_level: str = "INFO"
+    log_json: bool = True
+    login_token_hours: int = Field(default=12, ge=1)
+    idempotency_hours: int = Field(default=24, ge=1)
+
+    @field_validator("base_currency")
+    @classmethod
+    def _upper(cls, value: str) -> str:
+        return value.upper()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.var_dir / 'baoxiao.db').resolve()}"
+
+    @property
+    def resolved_attachment_dir(self) -> Path:
+        return self.attachment_dir or self.var_dir / "attachments"
+
+    @cached_property
+    def resolved_secret_key(self) -> str:
+        if self.secret_key is not None:
+            value = self.secret_key.get_secret_value()
+            if len(value) < 32:
+                raise ValueError("BAOXIAO_SECRET_KEY must be at least 32 characters")
+            return value
+        return load_or_create_secret_key(self.var_dir / "secret_key")
+
+    @property
+    def idempotency_ttl(self) -> timedelta:
+        return timedelta(hours=self.idempotency_hours)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
