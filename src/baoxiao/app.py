@@ -43,11 +43,19 @@ class BodySizeLimit:
             if length is not None and length.isdigit() and int(length) > self.limit:
                 err = PayloadTooLarge(limit=self.limit)
                 body: dict[str, Any] = {
-                    "type": f"urn:baoxiao:problem:{err.code}", "title": err.code.replace("_", " "),
-                    "status": err.status, "code": err.code, "limit": self.limit,
-                    "detail": err.render(negotiate(
-                        dict(scope.get("headers") or []).get(b"accept-language", b"").decode("latin-1"),
-                        default="en")),
+                    "type": f"urn:baoxiao:problem:{err.code}",
+                    "title": err.code.replace("_", " "),
+                    "status": err.status,
+                    "code": err.code,
+                    "limit": self.limit,
+                    "detail": err.render(
+                        negotiate(
+                            dict(scope.get("headers") or [])
+                            .get(b"accept-language", b"")
+                            .decode("latin-1"),
+                            default="en",
+                        )
+                    ),
                 }
                 response = JSONResponse(body, status_code=413, media_type=problems.PROBLEM_JSON)
                 await response(scope, receive, send)
@@ -93,15 +101,20 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         """Readiness: the database answers and its schema is at the latest migration."""
         checks: dict[str, str] = {}
         try:
-            with db.engine.connect() as conn:
+            # Through a session, like every request: it joins the test's transaction and
+            # takes the same connection setup as the rest of the application.
+            with db.session_factory() as session:
+                conn = session.connection()
                 conn.execute(text("SELECT 1"))
-            checks["database"] = "ok"
-            checks["migrations"] = "ok" if runner.is_current(db.engine) else "pending"
+                checks["database"] = "ok"
+                checks["migrations"] = "ok" if runner.is_current(conn) else "pending"
         except Exception as exc:  # any driver error means "not ready"
             log.warning("readiness check failed: %s", exc)
             checks["database"] = "unreachable"
         ready = all(value == "ok" for value in checks.values()) and len(checks) == 2
-        return JSONResponse({"status": "ready" if ready else "not_ready", "checks": checks},
-                            status_code=200 if ready else 503)
+        return JSONResponse(
+            {"status": "ready" if ready else "not_ready", "checks": checks},
+            status_code=200 if ready else 503,
+        )
 
     return app
