@@ -87,16 +87,25 @@ def _run(settings: Settings, host: str | None, port: int | None, workers: int | 
     n = workers or settings.workers
     if n > 1 and settings.resolved_database_url.startswith("sqlite"):
         fail("several workers need PostgreSQL; the embedded SQLite mode runs one process")
-    uvicorn.run("baoxiao.app:create_app", factory=True, host=host or settings.host,
-                port=port or settings.port, workers=n, log_config=None, access_log=False,
-                proxy_headers=False)
+    uvicorn.run(
+        "baoxiao.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=n,
+        log_config=None,
+        access_log=False,
+        proxy_headers=False,
+    )
 
 
 @app.command()
 def demo(
     host: Annotated[str | None, typer.Option()] = None,
     port: Annotated[int | None, typer.Option()] = None,
-    serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve after seeding.")] = True,
+    serve_after: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Serve after seeding.")
+    ] = True,
 ) -> None:
     """Migrate, seed the demo company (once), print the logins, and serve."""
     settings = _settings()
@@ -106,7 +115,9 @@ def demo(
         created = seed(session)
     db.dispose()
     url = f"http://{host or settings.host}:{port or settings.port}"
-    typer.echo("Demo company seeded." if created else "Demo company already present; nothing added.")
+    typer.echo(
+        "Demo company seeded." if created else "Demo company already present; nothing added."
+    )
     typer.echo(f"Baoxiao: {url}   API docs: {url}/docs   OpenAPI: {url}/openapi.json")
     typer.echo(f"Demo logins (password: {DEMO_PASSWORD}):")
     for login in DEMO_LOGINS:
@@ -126,8 +137,11 @@ def audit_verify() -> None:
     if result.ok:
         typer.echo(f"audit chain intact: {result.checked} records verified")
         return
-    typer.echo(f"audit chain broken at record {result.broken_seq}: {result.reason} "
-               f"({result.checked} records verified before it)", err=True)
+    typer.echo(
+        f"audit chain broken at record {result.broken_seq}: {result.reason} "
+        f"({result.checked} records verified before it)",
+        err=True,
+    )
     raise typer.Exit(1)
 
 

@@ -20,10 +20,18 @@ from baoxiao.kernel.crypto import load_or_create_secret_key
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="BAOXIAO_", env_file=".env", extra="ignore")
 
-    var_dir: Path = Field(default=Path("var"), description="Folder for the SQLite file, keys, uploads.")
-    database_url: str = Field(default="", description="SQLAlchemy URL; default a SQLite file in var_dir.")
-    secret_key: SecretStr | None = Field(default=None, description="Generated under var_dir if unset.")
-    old_secret_keys: list[SecretStr] = Field(default_factory=list, description="Still accepted for decryption.")
+    var_dir: Path = Field(
+        default=Path("var"), description="Folder for the SQLite file, keys, uploads."
+    )
+    database_url: str = Field(
+        default="", description="SQLAlchemy URL; default a SQLite file in var_dir."
+    )
+    secret_key: SecretStr | None = Field(
+        default=None, description="Generated under var_dir if unset."
+    )
+    old_secret_keys: list[SecretStr] = Field(
+        default_factory=list, description="Still accepted for decryption."
+    )
     attachment_dir: Path | None = Field(default=None, description="Default: var_dir/attachments.")
     max_attachment_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
     base_currency: str = Field(default="CNY", min_length=3, max_length=3)

@@ -11,9 +11,22 @@ class TaskNotFound(NotFound):
 
 class TaskAlreadyDecided(Conflict):
     code = "task_already_decided"
-    message = Msg("This approval task was already {current_status}.", "该审批任务已处理(状态:{current_status})。")
+    message = Msg(
+        "This approval task was already {current_status}.",
+        "该审批任务已处理(状态:{current_status})。",
+    )
+
+
+class TaskNotActive(Conflict):
+    code = "task_not_active"
+    message = Msg(
+        "This approval task is not your turn yet: an earlier step is still open.",
+        "该审批任务尚未轮到处理:前序审批节点仍未完成。",
+    )
 
 
 class CommentRequired(ValidationFailed):
     code = "comment_required"
-    message = Msg("Please give a reason when you {decision} a claim.", "退回或驳回报销单时请填写原因。")
+    message = Msg(
+        "Please give a reason when you {decision} a claim.", "退回或驳回报销单时请填写原因。"
+    )

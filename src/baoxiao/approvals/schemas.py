@@ -5,14 +5,16 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import Decimal
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, StringConstraints
 
 
 class DecisionBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    comment: str | None = Field(default=None, max_length=500)
+    # Stripped, so a comment of blanks counts as none where a reason is required.
+    comment: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = None
 
 
 class TaskRead(BaseModel):

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Header, Query, Request, Response, UploadFile, status
 from fastapi.responses import FileResponse
+from pydantic import AwareDatetime
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -30,6 +30,7 @@ from baoxiao.claims.schemas import (
 from baoxiao.identity.deps import CurrentPrincipal, DbSession
 from baoxiao.identity.principal import Principal
 from baoxiao.kernel.routing import TransactionalRoute
+from baoxiao.models.catalog import in_minor_units
 from baoxiao.models.claim import Claim, ClaimLine
 
 router = APIRouter(prefix="/claims", route_class=TransactionalRoute, tags=["claims"])
@@ -37,41 +38,63 @@ IfMatch = Annotated[str | None, Header(alias="If-Match", description="ETag from 
 UPLOAD_CHUNK = 1024 * 1024
 
 
-def _summary(claim: Claim) -> ClaimSummary:
+def _summary(session: Session, claim: Claim) -> ClaimSummary:
     c = claim.claimant
     return ClaimSummary(
-        id=claim.id, number=claim.number, claim_type=claim.claim_type, status=claim.status,
-        reason=claim.reason, claimant=PersonRef(id=c.id, name=c.name, employee_no=c.employee_no),
-        department_id=claim.department_id, currency=claim.currency, total_amount=claim.total_amount,
-        created_at=claim.created_at, submitted_at=claim.submitted_at, version=claim.version,
+        id=claim.id,
+        number=claim.number,
+        claim_type=claim.claim_type,
+        status=claim.status,
+        reason=claim.reason,
+        claimant=PersonRef(id=c.id, name=c.name, employee_no=c.employee_no),
+        department_id=claim.department_id,
+        currency=claim.currency,
+        total_amount=in_minor_units(session, claim.total_amount, claim.currency),
+        created_at=claim.created_at,
+        submitted_at=claim.submitted_at,
+        version=claim.version,
     )
 
 
-def _line(line: ClaimLine) -> ClaimLineRead:
+def _line(session: Session, line: ClaimLine) -> ClaimLineRead:
     return ClaimLineRead(
-        id=line.id, position=line.position, category_id=line.category_id,
-        category_code=line.category.code, expense_date=line.expense_date, amount=line.amount,
-        currency=line.currency, exchange_rate=line.exchange_rate, rate_source=line.rate_source,
-        amount_base=line.amount_base, description=line.description, city=line.city,
+        id=line.id,
+        position=line.position,
+        category_id=line.category_id,
+        category_code=line.category.code,
+        expense_date=line.expense_date,
+        amount=in_minor_units(session, line.amount, line.currency),
+        currency=line.currency,
+        exchange_rate=line.exchange_rate,
+        rate_source=line.rate_source,
+        amount_base=in_minor_units(session, line.amount_base, line.claim.currency),
+        description=line.description,
+        city=line.city,
     )
 
 
-def claim_read(session: Session, principal: Principal, claim: Claim, response: Response) -> ClaimRead:
+def claim_read(
+    session: Session, principal: Principal, claim: Claim, response: Response
+) -> ClaimRead:
     session.flush()  # the version (and so the ETag) is final once flushed
     response.headers["ETag"] = claim.etag
     return ClaimRead(
-        **_summary(claim).model_dump(),
-        company_id=claim.company_id, cost_center_id=claim.cost_center_id, updated_at=claim.updated_at,
-        approved_at=claim.approved_at, paid_at=claim.paid_at,
-        lines=[_line(line) for line in claim.lines],
+        **_summary(session, claim).model_dump(),
+        company_id=claim.company_id,
+        cost_center_id=claim.cost_center_id,
+        updated_at=claim.updated_at,
+        approved_at=claim.approved_at,
+        paid_at=claim.paid_at,
+        lines=[_line(session, line) for line in claim.lines],
         attachments=[AttachmentRead.model_validate(a) for a in claim.attachments],
         allowed_actions=service.allowed_actions(session, principal, claim),
     )
 
 
 @router.post("", response_model=ClaimRead, status_code=status.HTTP_201_CREATED)
-def create_claim(body: ClaimCreate, principal: CurrentPrincipal, session: DbSession,
-                 response: Response) -> ClaimRead:
+def create_claim(
+    body: ClaimCreate, principal: CurrentPrincipal, session: DbSession, response: Response
+) -> ClaimRead:
     """Create a draft claim for the caller, optionally with its lines."""
     claim = service.create_draft(session, principal, body)
     response.headers["Location"] = f"/api/v1/claims/{claim.id}"
@@ -86,61 +109,94 @@ def list_claims(
     claimant_id: uuid.UUID | None = None,
     department_id: uuid.UUID | None = None,
     mine: bool = False,
-    created_from: datetime | None = None,
-    created_to: datetime | None = None,
+    created_from: AwareDatetime | None = None,
+    created_to: AwareDatetime | None = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=service.MAX_LIMIT)] = 20,
 ) -> ClaimPage:
     """Claims the caller may see, newest first; pass next_cursor to page on."""
-    flt = service.ClaimFilter(status=status_ or [], claimant_id=claimant_id, department_id=department_id,
-                              mine=mine, created_from=created_from, created_to=created_to, q=q)
+    flt = service.ClaimFilter(
+        status=status_ or [],
+        claimant_id=claimant_id,
+        department_id=department_id,
+        mine=mine,
+        created_from=created_from,
+        created_to=created_to,
+        q=q,
+    )
     items, next_cursor = service.list_claims(session, principal, flt, cursor=cursor, limit=limit)
-    return ClaimPage(items=[_summary(c) for c in items], next_cursor=next_cursor)
+    return ClaimPage(items=[_summary(session, c) for c in items], next_cursor=next_cursor)
 
 
 @router.get("/{claim_id}", response_model=ClaimRead)
-def get_claim(claim_id: uuid.UUID, principal: CurrentPrincipal, session: DbSession,
-              response: Response) -> ClaimRead:
+def get_claim(
+    claim_id: uuid.UUID, principal: CurrentPrincipal, session: DbSession, response: Response
+) -> ClaimRead:
     """One claim with its lines, attachments and the caller's allowed actions."""
     return claim_read(session, principal, service.get_claim(session, principal, claim_id), response)
 
 
 @router.patch("/{claim_id}", response_model=ClaimRead)
-def update_claim(claim_id: uuid.UUID, body: ClaimUpdate, principal: CurrentPrincipal,
-                 session: DbSession, response: Response, if_match: IfMatch = None) -> ClaimRead:
+def update_claim(
+    claim_id: uuid.UUID,
+    body: ClaimUpdate,
+    principal: CurrentPrincipal,
+    session: DbSession,
+    response: Response,
+    if_match: IfMatch = None,
+) -> ClaimRead:
     """Edit the header of a draft, returned or withdrawn claim."""
     claim = service.update_claim(session, principal, claim_id, body, if_match)
     return claim_read(session, principal, claim, response)
 
 
 @router.post("/{claim_id}/lines", response_model=ClaimRead, status_code=status.HTTP_201_CREATED)
-def add_line(claim_id: uuid.UUID, body: ClaimLineCreate, principal: CurrentPrincipal,
-             session: DbSession, response: Response, if_match: IfMatch = None) -> ClaimRead:
+def add_line(
+    claim_id: uuid.UUID,
+    body: ClaimLineCreate,
+    principal: CurrentPrincipal,
+    session: DbSession,
+    response: Response,
+    if_match: IfMatch = None,
+) -> ClaimRead:
     """Add a line item; the claim total is recomputed."""
     line = service.add_line(session, principal, claim_id, body, if_match)
     return claim_read(session, principal, line.claim, response)
 
 
 @router.patch("/{claim_id}/lines/{line_id}", response_model=ClaimRead)
-def update_line(claim_id: uuid.UUID, line_id: uuid.UUID, body: ClaimLineUpdate,
-                principal: CurrentPrincipal, session: DbSession, response: Response,
-                if_match: IfMatch = None) -> ClaimRead:
+def update_line(
+    claim_id: uuid.UUID,
+    line_id: uuid.UUID,
+    body: ClaimLineUpdate,
+    principal: CurrentPrincipal,
+    session: DbSession,
+    response: Response,
+    if_match: IfMatch = None,
+) -> ClaimRead:
     """Change a line item."""
     line = service.update_line(session, principal, claim_id, line_id, body, if_match)
     return claim_read(session, principal, line.claim, response)
 
 
 @router.delete("/{claim_id}/lines/{line_id}", response_model=ClaimRead)
-def remove_line(claim_id: uuid.UUID, line_id: uuid.UUID, principal: CurrentPrincipal,
-                session: DbSession, response: Response, if_match: IfMatch = None) -> ClaimRead:
+def remove_line(
+    claim_id: uuid.UUID,
+    line_id: uuid.UUID,
+    principal: CurrentPrincipal,
+    session: DbSession,
+    response: Response,
+    if_match: IfMatch = None,
+) -> ClaimRead:
     """Remove a line item."""
     claim = service.remove_line(session, principal, claim_id, line_id, if_match)
     return claim_read(session, principal, claim, response)
 
 
-@router.post("/{claim_id}/attachments", response_model=AttachmentRead,
-             status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/{claim_id}/attachments", response_model=AttachmentRead, status_code=status.HTTP_201_CREATED
+)
 async def add_attachment(
     claim_id: uuid.UUID,
     request: Request,
@@ -160,50 +216,86 @@ async def add_attachment(
             raise AttachmentTooLarge(limit=limit)
         chunks.append(chunk)
     attachment = await run_in_threadpool(
-        service.add_attachment, session, principal, request.app.state.storage, claim_id,
-        filename=file.filename, data=b"".join(chunks), max_bytes=limit, line_id=line_id,
+        service.add_attachment,
+        session,
+        principal,
+        request.app.state.storage,
+        claim_id,
+        filename=file.filename,
+        data=b"".join(chunks),
+        max_bytes=limit,
+        line_id=line_id,
         if_match=if_match,
     )
     return AttachmentRead.model_validate(attachment)
 
 
 @router.get("/{claim_id}/attachments/{attachment_id}", response_model=AttachmentRead)
-def get_attachment(claim_id: uuid.UUID, attachment_id: uuid.UUID, principal: CurrentPrincipal,
-                   session: DbSession) -> AttachmentRead:
+def get_attachment(
+    claim_id: uuid.UUID, attachment_id: uuid.UUID, principal: CurrentPrincipal, session: DbSession
+) -> AttachmentRead:
     """Metadata of one attachment."""
-    return AttachmentRead.model_validate(service.get_attachment(session, principal, claim_id, attachment_id))
+    return AttachmentRead.model_validate(
+        service.get_attachment(session, principal, claim_id, attachment_id)
+    )
 
 
 @router.get("/{claim_id}/attachments/{attachment_id}/content", response_class=FileResponse)
-def download_attachment(claim_id: uuid.UUID, attachment_id: uuid.UUID, request: Request,
-                        principal: CurrentPrincipal, session: DbSession) -> FileResponse:
+def download_attachment(
+    claim_id: uuid.UUID,
+    attachment_id: uuid.UUID,
+    request: Request,
+    principal: CurrentPrincipal,
+    session: DbSession,
+) -> FileResponse:
     """The file itself, served with its sniffed type and no content sniffing by browsers."""
     attachment = service.get_attachment(session, principal, claim_id, attachment_id)
     return FileResponse(
-        request.app.state.storage.path(attachment.storage_key), media_type=attachment.content_type,
-        filename=attachment.filename, content_disposition_type="attachment",
+        request.app.state.storage.path(attachment.storage_key),
+        media_type=attachment.content_type,
+        filename=attachment.filename,
+        content_disposition_type="attachment",
         headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"},
     )
 
 
 @router.delete("/{claim_id}/attachments/{attachment_id}", response_model=ClaimRead)
-def remove_attachment(claim_id: uuid.UUID, attachment_id: uuid.UUID, principal: CurrentPrincipal,
-                      session: DbSession, response: Response, if_match: IfMatch = None) -> ClaimRead:
+def remove_attachment(
+    claim_id: uuid.UUID,
+    attachment_id: uuid.UUID,
+    principal: CurrentPrincipal,
+    session: DbSession,
+    response: Response,
+    if_match: IfMatch = None,
+) -> ClaimRead:
     """Remove an attachment from an editable claim."""
     claim = service.remove_attachment(session, principal, claim_id, attachment_id, if_match)
     return claim_read(session, principal, claim, response)
 
 
 @router.post("/{claim_id}/submit", response_model=ClaimRead)
-def submit_claim(claim_id: uuid.UUID, principal: CurrentPrincipal, session: DbSession,
-                 response: Response, if_match: IfMatch = None) -> ClaimRead:
+def submit_claim(
+    claim_id: uuid.UUID,
+    principal: CurrentPrincipal,
+    session: DbSession,
+    response: Response,
+    if_match: IfMatch = None,
+) -> ClaimRead:
     """Submit the claim; its approval route starts at once."""
-    return claim_read(session, principal, service.submit(session, principal, claim_id, if_match), response)
+    return claim_read(
+        session, principal, service.submit(session, principal, claim_id, if_match), response
+    )
 
 
 @router.post("/{claim_id}/withdraw", response_model=ClaimRead)
-def withdraw_claim(claim_id: uuid.UUID, principal: CurrentPrincipal, session: DbSession,
-                   response: Response, body: Comment | None = None, if_match: IfMatch = None) -> ClaimRead:
+def withdraw_claim(
+    claim_id: uuid.UUID,
+    principal: CurrentPrincipal,
+    session: DbSession,
+    response: Response,
+    body: Comment | None = None,
+    if_match: IfMatch = None,
+) -> ClaimRead:
     """Withdraw a submitted claim while no approver has acted."""
     comment = body.comment if body else None
     claim = service.withdraw(session, principal, claim_id, comment, if_match)
@@ -211,8 +303,14 @@ def withdraw_claim(claim_id: uuid.UUID, principal: CurrentPrincipal, session: Db
 
 
 @router.post("/{claim_id}/cancel", response_model=ClaimRead)
-def cancel_claim(claim_id: uuid.UUID, principal: CurrentPrincipal, session: DbSession,
-                 response: Response, body: Comment | None = None, if_match: IfMatch = None) -> ClaimRead:
+def cancel_claim(
+    claim_id: uuid.UUID,
+    principal: CurrentPrincipal,
+    session: DbSession,
+    response: Response,
+    body: Comment | None = None,
+    if_match: IfMatch = None,
+) -> ClaimRead:
     """Cancel a draft, returned or withdrawn claim for good."""
     comment = body.comment if body else None
     claim = service.cancel(session, principal, claim_id, comment, if_match)
@@ -220,6 +318,8 @@ def cancel_claim(claim_id: uuid.UUID, principal: CurrentPrincipal, session: DbSe
 
 
 @router.get("/{claim_id}/history", response_model=list[ActivityRead])
-def claim_history(claim_id: uuid.UUID, principal: CurrentPrincipal, session: DbSession) -> list[ActivityRead]:
+def claim_history(
+    claim_id: uuid.UUID, principal: CurrentPrincipal, session: DbSession
+) -> list[ActivityRead]:
     """The claim's timeline, oldest first."""
     return [ActivityRead.model_validate(a) for a in service.history(session, principal, claim_id)]

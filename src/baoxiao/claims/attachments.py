@@ -62,15 +62,21 @@ def _is_xml(data: bytes) -> bool:
 
 
 EXTENSIONS = {
-    "image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp",
-    "application/pdf": ".pdf", "application/xml": ".xml", "application/ofd": ".ofd",
+    "image/jpeg": ".jpg",
+    "image/png": ".png",
+    "image/webp": ".webp",
+    "application/pdf": ".pdf",
+    "application/xml": ".xml",
+    "application/ofd": ".ofd",
 }
 
 
 def clean_filename(name: str | None, content_type: str) -> str:
     """A safe display name: no path parts or control characters; extension matches the type."""
     base = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
-    base = "".join(ch for ch in unicodedata.normalize("NFC", base) if unicodedata.category(ch)[0] != "C")
+    base = "".join(
+        ch for ch in unicodedata.normalize("NFC", base) if unicodedata.category(ch)[0] != "C"
+    )
     base = base.strip().strip(".")[:200] or "attachment"
     stem = base.rsplit(".", 1)[0] if "." in base else base
     return stem + EXTENSIONS[content_type]

@@ -1,5 +1,6 @@
 """Claim errors: each with a stable code and a message in zh-CN and en."""
 
+from baoxiao.identity.permissions import ClaimNotFound
 from baoxiao.kernel.errors import (
     Conflict,
     NotFound,
@@ -9,12 +10,22 @@ from baoxiao.kernel.errors import (
 )
 from baoxiao.kernel.i18n import Msg
 from baoxiao.models.claim import ClaimNotEditable, IllegalTransition
-from baoxiao.identity.permissions import ClaimNotFound
 
 __all__ = [
-    "AttachmentNotFound", "AttachmentTooLarge", "AttachmentTypeRejected", "CategoryUnknown",
-    "ClaimEmpty", "ClaimNotEditable", "ClaimNotFound", "CurrencyUnknown", "ExchangeRateMissing",
-    "IllegalTransition", "InvalidAmount", "LineNotFound", "ReferenceUnknown", "WithdrawTooLate",
+    "AttachmentNotFound",
+    "AttachmentTooLarge",
+    "AttachmentTypeRejected",
+    "CategoryUnknown",
+    "ClaimEmpty",
+    "ClaimNotEditable",
+    "ClaimNotFound",
+    "CurrencyUnknown",
+    "ExchangeRateMissing",
+    "IllegalTransition",
+    "InvalidAmount",
+    "LineNotFound",
+    "ReferenceUnknown",
+    "WithdrawTooLate",
 ]
 
 
@@ -38,7 +49,9 @@ class CurrencyUnknown(ValidationFailed):
 
 class ReferenceUnknown(ValidationFailed):
     code = "unknown_reference"
-    message = Msg("{field} does not name an active record of this company.", "{field} 不是本公司的有效记录。")
+    message = Msg(
+        "{field} does not name an active record of this company.", "{field} 不是本公司的有效记录。"
+    )
 
 
 class ExchangeRateMissing(ValidationFailed):
@@ -51,7 +64,10 @@ class ExchangeRateMissing(ValidationFailed):
 
 class ClaimEmpty(Conflict):
     code = "claim_empty"
-    message = Msg("A claim needs at least one line before it is submitted.", "报销单至少需要一条明细才能提交。")
+    message = Msg(
+        "A claim needs at least one line before it is submitted.",
+        "报销单至少需要一条明细才能提交。",
+    )
 
 
 class WithdrawTooLate(Conflict):

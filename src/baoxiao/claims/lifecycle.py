@@ -31,12 +31,27 @@ def apply(
     now = utcnow()
     before = claim.status
     event = claim.transition(action, at=now)
-    note(session, claim, f"claim:{action.value}", actor=actor, actor_user_id=actor_user_id,
-         comment=comment, from_status=before, to_status=claim.status, extra=extra)
+    note(
+        session,
+        claim,
+        f"claim:{action.value}",
+        actor=actor,
+        actor_user_id=actor_user_id,
+        comment=comment,
+        from_status=before,
+        to_status=claim.status,
+        extra=extra,
+    )
     if event is not None:
         if extra:
-            event = DomainEvent(event.type, event.subject_type, event.subject_id,
-                                event.company_id, {**event.data, **extra}, event.schema_version)
+            event = DomainEvent(
+                event.type,
+                event.subject_type,
+                event.subject_id,
+                event.company_id,
+                {**event.data, **extra},
+                event.schema_version,
+            )
         publish(session, event, at=now)
     return event
 
@@ -55,11 +70,31 @@ def note(
 ) -> None:
     """Record an act on the claim (timeline and audit) without a transition."""
     now = utcnow()
-    session.add(ClaimActivity(
-        claim_id=claim.id, at=now, actor_user_id=actor_user_id, action=action,
-        from_status=from_status, to_status=to_status, comment=comment,
-    ))
-    audit(session, actor=actor, action=action, subject_type="claim", subject_id=str(claim.id),
-          company_id=str(claim.company_id), at=now,
-          data={"number": claim.number, "from": from_status, "to": to_status,
-                "comment": comment, "total_amount": str(claim.total_amount), **(extra or {})})
+    session.add(
+        ClaimActivity(
+            claim_id=claim.id,
+            at=now,
+            actor_user_id=actor_user_id,
+            action=action,
+            from_status=from_status,
+            to_status=to_status,
+            comment=comment,
+        )
+    )
+    audit(
+        session,
+        actor=actor,
+        action=action,
+        subject_type="claim",
+        subject_id=str(claim.id),
+        company_id=str(claim.company_id),
+        at=now,
+        data={
+            "number": claim.number,
+            "from": from_status,
+            "to": to_status,
+            "comment": comment,
+            "total_amount": str(claim.total_amount),
+            **(extra or {}),
+        },
+    )

@@ -11,7 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 Text500 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
-CurrencyCode = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z]{3}$")]
+CurrencyCode = Annotated[
+    str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z]{3}$")
+]
 
 
 class _In(BaseModel):
@@ -22,8 +24,10 @@ class ClaimLineCreate(_In):
     category_id: uuid.UUID | None = None
     category_code: str | None = Field(default=None, max_length=32)
     expense_date: date
-    amount: Decimal = Field(description="In the line's currency, as a string: \"128.50\".")
-    currency: CurrencyCode | None = Field(default=None, description="Defaults to the claim's currency.")
+    amount: Decimal = Field(description='In the line\'s currency, as a string: "128.50".')
+    currency: CurrencyCode | None = Field(
+        default=None, description="Defaults to the claim's currency."
+    )
     exchange_rate: Decimal | None = Field(
         default=None, description="Units of claim currency per unit; looked up when omitted."
     )

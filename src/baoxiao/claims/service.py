@@ -12,7 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from baoxiao.approvals import service as approvals
@@ -49,6 +49,7 @@ MAX_LIMIT = 100
 
 # ---- helpers -------------------------------------------------------------
 
+
 def check_if_match(claim: Claim, if_match: str | None) -> None:
     """Optimistic concurrency: a stale If-Match gets 412."""
     if if_match is None or if_match.strip() == "*":
@@ -67,19 +68,29 @@ def _claimant_employee(session: Session, principal: Principal) -> Employee:
     return employee
 
 
-def _check_ref(session: Session, model: type[Department] | type[CostCenter], ref_id: uuid.UUID | None,
-               company_id: uuid.UUID, field_name: str) -> None:
+def _check_ref(
+    session: Session,
+    model: type[Department] | type[CostCenter],
+    ref_id: uuid.UUID | None,
+    company_id: uuid.UUID,
+    field_name: str,
+) -> None:
     if ref_id is None:
         return
-    obj = session.get(model, ref_id)
+    obj = (
+        session.get(Department, ref_id) if model is Department else session.get(CostCenter, ref_id)
+    )
     if obj is None or obj.company_id != company_id or not obj.active:
         raise ReferenceUnknown(field=field_name)
 
 
-def _category(session: Session, company_id: uuid.UUID, category_id: uuid.UUID | None,
-              code: str | None) -> ExpenseCategory:
+def _category(
+    session: Session, company_id: uuid.UUID, category_id: uuid.UUID | None, code: str | None
+) -> ExpenseCategory:
     stmt = select(ExpenseCategory).where(ExpenseCategory.company_id == company_id)
-    stmt = stmt.where(ExpenseCategory.id == category_id if category_id else ExpenseCategory.code == code)
+    stmt = stmt.where(
+        ExpenseCategory.id == category_id if category_id else ExpenseCategory.code == code
+    )
     category = session.scalars(stmt).first()
     if category is None or not category.active:
         raise CategoryUnknown(category=str(category_id or code))
@@ -99,8 +110,9 @@ class _LineValues:
     city: str | None
 
 
-def _price_line(session: Session, claim: Claim, index: int, category: ExpenseCategory,
-                data: ClaimLineCreate) -> _LineValues:
+def _price_line(
+    session: Session, claim: Claim, index: int, category: ExpenseCategory, data: ClaimLineCreate
+) -> _LineValues:
     """Validate a line's money and convert it into the claim currency."""
     where = f"lines[{index}].amount"
     currency_code = data.currency or claim.currency
@@ -114,7 +126,7 @@ def _price_line(session: Session, claim: Claim, index: int, category: ExpenseCat
     except MoneyError as exc:
         raise InvalidAmount(field=where, reason=str(exc)) from exc
     if currency_code == claim.currency:
-        rate, source = Decimal(1), "same"
+        rate, source = check_rate(Decimal(1)), "same"
     elif data.exchange_rate is not None:
         try:
             rate, source = check_rate(data.exchange_rate), "manual"
@@ -123,10 +135,27 @@ def _price_line(session: Session, claim: Claim, index: int, category: ExpenseCat
     else:
         found = rate_on(session, claim.company_id, currency_code, claim.currency, data.expense_date)
         if found is None:
-            raise ExchangeRateMissing(currency=currency_code, base=claim.currency, date=data.expense_date)
+            raise ExchangeRateMissing(
+                currency=currency_code, base=claim.currency, date=data.expense_date
+            )
         rate, source = found, "table"
-    return _LineValues(category, data.expense_date, amount, currency_code, rate, source,
-                       convert(amount, rate, base.minor_units), data.description, data.city)
+    try:  # a manual rate can push the converted amount past what a claim may hold
+        amount_base = check_amount(
+            convert(amount, rate, base.minor_units), base.minor_units, allow_zero=True
+        )
+    except MoneyError as exc:
+        raise InvalidAmount(field=where, reason=f"in {claim.currency}, {exc}") from exc
+    return _LineValues(
+        category,
+        data.expense_date,
+        amount,
+        currency_code,
+        rate,
+        source,
+        amount_base,
+        data.description,
+        data.city,
+    )
 
 
 def _add_line(session: Session, claim: Claim, data: ClaimLineCreate, index: int) -> ClaimLine:
@@ -134,10 +163,17 @@ def _add_line(session: Session, claim: Claim, data: ClaimLineCreate, index: int)
     values = _price_line(session, claim, index, category, data)
     position = max((line.position for line in claim.lines), default=0) + 1
     line = ClaimLine(
-        claim_id=claim.id, position=position, category_id=category.id,
-        expense_date=values.expense_date, amount=values.amount, currency=values.currency,
-        exchange_rate=values.exchange_rate, rate_source=values.rate_source,
-        amount_base=values.amount_base, description=values.description, city=values.city,
+        claim_id=claim.id,
+        position=position,
+        category_id=category.id,
+        expense_date=values.expense_date,
+        amount=values.amount,
+        currency=values.currency,
+        exchange_rate=values.exchange_rate,
+        rate_source=values.rate_source,
+        amount_base=values.amount_base,
+        description=values.description,
+        city=values.city,
     )
     line.category = category
     claim.lines.append(line)
@@ -151,6 +187,7 @@ def _touch(claim: Claim) -> None:
 
 # ---- commands ------------------------------------------------------------
 
+
 def create_draft(session: Session, principal: Principal, data: ClaimCreate) -> Claim:
     """Create a draft claim for the caller, with optional lines."""
     employee = _claimant_employee(session, principal)
@@ -162,12 +199,19 @@ def create_draft(session: Session, principal: Principal, data: ClaimCreate) -> C
     year = now.astimezone(ZoneInfo(company.timezone)).year  # the company's calendar year
     seq = sequences.next_value(session, company.id, f"claim:{year}")
     claim = Claim(
-        id=new_id(), company_id=company.id, number=f"{company.claim_prefix}-{year}-{seq:06d}",
-        claim_type=data.claim_type, claimant_id=employee.id,
+        id=new_id(),
+        company_id=company.id,
+        number=f"{company.claim_prefix}-{year}-{seq:06d}",
+        claim_type=data.claim_type,
+        claimant_id=employee.id,
         department_id=data.department_id or employee.department_id,
         cost_center_id=data.cost_center_id or employee.cost_center_id,
-        reason=data.reason, currency=company.base_currency, total_amount=Decimal(0),
-        created_by_id=principal.user_id, created_at=now, updated_at=now,
+        reason=data.reason,
+        currency=company.base_currency,
+        total_amount=Decimal(0),
+        created_by_id=principal.user_id,
+        created_at=now,
+        updated_at=now,
     )
     claim.claimant = employee
     session.add(claim)
@@ -175,12 +219,20 @@ def create_draft(session: Session, principal: Principal, data: ClaimCreate) -> C
         _add_line(session, claim, line, index)
     claim.recompute_total()
     session.flush()
-    lifecycle.note(session, claim, "claim:create", actor=principal.actor,
-                   actor_user_id=principal.user_id, to_status=claim.status)
+    lifecycle.note(
+        session,
+        claim,
+        "claim:create",
+        actor=principal.actor,
+        actor_user_id=principal.user_id,
+        to_status=claim.status,
+    )
     return claim
 
 
-def _editable(session: Session, principal: Principal, claim_id: uuid.UUID, if_match: str | None) -> Claim:
+def _editable(
+    session: Session, principal: Principal, claim_id: uuid.UUID, if_match: str | None
+) -> Claim:
     claim = permissions.load_visible_claim(session, principal, claim_id, lock=True)
     permissions.require_claimant(principal, claim)
     check_if_match(claim, if_match)
@@ -188,8 +240,13 @@ def _editable(session: Session, principal: Principal, claim_id: uuid.UUID, if_ma
     return claim
 
 
-def update_claim(session: Session, principal: Principal, claim_id: uuid.UUID, data: ClaimUpdate,
-                 if_match: str | None) -> Claim:
+def update_claim(
+    session: Session,
+    principal: Principal,
+    claim_id: uuid.UUID,
+    data: ClaimUpdate,
+    if_match: str | None,
+) -> Claim:
     """Change the header fields of an editable claim."""
     claim = _editable(session, principal, claim_id, if_match)
     changes = data.model_dump(exclude_unset=True)
@@ -202,20 +259,37 @@ def update_claim(session: Session, principal: Principal, claim_id: uuid.UUID, da
     for name, value in changes.items():
         setattr(claim, name, value)
     _touch(claim)
-    lifecycle.note(session, claim, "claim:update", actor=principal.actor,
-                   actor_user_id=principal.user_id, extra={"fields": sorted(changes)})
+    lifecycle.note(
+        session,
+        claim,
+        "claim:update",
+        actor=principal.actor,
+        actor_user_id=principal.user_id,
+        extra={"fields": sorted(changes)},
+    )
     return claim
 
 
-def add_line(session: Session, principal: Principal, claim_id: uuid.UUID, data: ClaimLineCreate,
-             if_match: str | None) -> ClaimLine:
+def add_line(
+    session: Session,
+    principal: Principal,
+    claim_id: uuid.UUID,
+    data: ClaimLineCreate,
+    if_match: str | None,
+) -> ClaimLine:
     """Add a line; the total is recomputed on the server."""
     claim = _editable(session, principal, claim_id, if_match)
     line = _add_line(session, claim, data, len(claim.lines))
     _touch(claim)
     session.flush()
-    lifecycle.note(session, claim, "claim:add_line", actor=principal.actor,
-                   actor_user_id=principal.user_id, extra={"line_id": str(line.id), "amount": str(line.amount)})
+    lifecycle.note(
+        session,
+        claim,
+        "claim:add_line",
+        actor=principal.actor,
+        actor_user_id=principal.user_id,
+        extra={"line_id": str(line.id), "amount": str(line.amount)},
+    )
     return line
 
 
@@ -226,14 +300,24 @@ def _line(claim: Claim, line_id: uuid.UUID) -> ClaimLine:
     raise LineNotFound()
 
 
-def update_line(session: Session, principal: Principal, claim_id: uuid.UUID, line_id: uuid.UUID,
-                data: ClaimLineUpdate, if_match: str | None) -> ClaimLine:
+def update_line(
+    session: Session,
+    principal: Principal,
+    claim_id: uuid.UUID,
+    line_id: uuid.UUID,
+    data: ClaimLineUpdate,
+    if_match: str | None,
+) -> ClaimLine:
     """Change a line; unchanged fields keep their values."""
     claim = _editable(session, principal, claim_id, if_match)
     line = _line(claim, line_id)
     merged = {
-        "category_id": line.category_id, "expense_date": line.expense_date, "amount": line.amount,
-        "currency": line.currency, "description": line.description, "city": line.city,
+        "category_id": line.category_id,
+        "expense_date": line.expense_date,
+        "amount": line.amount,
+        "currency": line.currency,
+        "description": line.description,
+        "city": line.city,
         "exchange_rate": line.exchange_rate if line.rate_source == "manual" else None,
     }
     changes = data.model_dump(exclude_unset=True)
@@ -244,17 +328,36 @@ def update_line(session: Session, principal: Principal, claim_id: uuid.UUID, lin
     category = _category(session, claim.company_id, full.category_id, full.category_code)
     values = _price_line(session, claim, line.position - 1, category, full)
     line.category_id, line.category = category.id, category
-    line.expense_date, line.amount, line.currency = full.expense_date, values.amount, values.currency
+    line.expense_date, line.amount, line.currency = (
+        full.expense_date,
+        values.amount,
+        values.currency,
+    )
     line.exchange_rate, line.rate_source = values.exchange_rate, values.rate_source
-    line.amount_base, line.description, line.city = values.amount_base, values.description, values.city
+    line.amount_base, line.description, line.city = (
+        values.amount_base,
+        values.description,
+        values.city,
+    )
     _touch(claim)
-    lifecycle.note(session, claim, "claim:update_line", actor=principal.actor,
-                   actor_user_id=principal.user_id, extra={"line_id": str(line.id), "fields": sorted(changes)})
+    lifecycle.note(
+        session,
+        claim,
+        "claim:update_line",
+        actor=principal.actor,
+        actor_user_id=principal.user_id,
+        extra={"line_id": str(line.id), "fields": sorted(changes)},
+    )
     return line
 
 
-def remove_line(session: Session, principal: Principal, claim_id: uuid.UUID, line_id: uuid.UUID,
-                if_match: str | None) -> Claim:
+def remove_line(
+    session: Session,
+    principal: Principal,
+    claim_id: uuid.UUID,
+    line_id: uuid.UUID,
+    if_match: str | None,
+) -> Claim:
     """Remove a line and any attachment bound to it stays on the claim, unbound."""
     claim = _editable(session, principal, claim_id, if_match)
     line = _line(claim, line_id)
@@ -263,14 +366,29 @@ def remove_line(session: Session, principal: Principal, claim_id: uuid.UUID, lin
             attachment.line_id = None
     claim.lines.remove(line)
     _touch(claim)
-    lifecycle.note(session, claim, "claim:remove_line", actor=principal.actor,
-                   actor_user_id=principal.user_id, extra={"line_id": str(line_id)})
+    lifecycle.note(
+        session,
+        claim,
+        "claim:remove_line",
+        actor=principal.actor,
+        actor_user_id=principal.user_id,
+        extra={"line_id": str(line_id)},
+    )
     return claim
 
 
-def add_attachment(session: Session, principal: Principal, storage: LocalStorage, claim_id: uuid.UUID,
-                   *, filename: str | None, data: bytes, max_bytes: int, line_id: uuid.UUID | None,
-                   if_match: str | None) -> Attachment:
+def add_attachment(
+    session: Session,
+    principal: Principal,
+    storage: LocalStorage,
+    claim_id: uuid.UUID,
+    *,
+    filename: str | None,
+    data: bytes,
+    max_bytes: int,
+    line_id: uuid.UUID | None,
+    if_match: str | None,
+) -> Attachment:
     """Store a receipt after checking its size and its real type."""
     claim = _editable(session, principal, claim_id, if_match)
     if line_id is not None:
@@ -284,21 +402,37 @@ def add_attachment(session: Session, principal: Principal, storage: LocalStorage
         raise AttachmentTypeRejected(detected="unknown")
     key = storage.put(data)
     attachment = Attachment(
-        claim_id=claim.id, line_id=line_id, filename=clean_filename(filename, content_type),
-        content_type=content_type, size=len(data), sha256=hashlib.sha256(data).hexdigest(),
-        storage_key=key, uploaded_by_id=principal.user_id, created_at=utcnow(),
+        claim_id=claim.id,
+        line_id=line_id,
+        filename=clean_filename(filename, content_type),
+        content_type=content_type,
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        storage_key=key,
+        uploaded_by_id=principal.user_id,
+        created_at=utcnow(),
     )
     claim.attachments.append(attachment)
     _touch(claim)
     session.flush()
-    lifecycle.note(session, claim, "claim:add_attachment", actor=principal.actor,
-                   actor_user_id=principal.user_id,
-                   extra={"attachment_id": str(attachment.id), "sha256": attachment.sha256})
+    lifecycle.note(
+        session,
+        claim,
+        "claim:add_attachment",
+        actor=principal.actor,
+        actor_user_id=principal.user_id,
+        extra={"attachment_id": str(attachment.id), "sha256": attachment.sha256},
+    )
     return attachment
 
 
-def remove_attachment(session: Session, principal: Principal, claim_id: uuid.UUID,
-                      attachment_id: uuid.UUID, if_match: str | None) -> Claim:
+def remove_attachment(
+    session: Session,
+    principal: Principal,
+    claim_id: uuid.UUID,
+    attachment_id: uuid.UUID,
+    if_match: str | None,
+) -> Claim:
     """Detach a receipt. The file stays on disk: the audit trail may refer to it."""
     claim = _editable(session, principal, claim_id, if_match)
     attachment = next((a for a in claim.attachments if a.id == attachment_id), None)
@@ -306,13 +440,20 @@ def remove_attachment(session: Session, principal: Principal, claim_id: uuid.UUI
         raise AttachmentNotFound()
     claim.attachments.remove(attachment)
     _touch(claim)
-    lifecycle.note(session, claim, "claim:remove_attachment", actor=principal.actor,
-                   actor_user_id=principal.user_id,
-                   extra={"attachment_id": str(attachment_id), "sha256": attachment.sha256})
+    lifecycle.note(
+        session,
+        claim,
+        "claim:remove_attachment",
+        actor=principal.actor,
+        actor_user_id=principal.user_id,
+        extra={"attachment_id": str(attachment_id), "sha256": attachment.sha256},
+    )
     return claim
 
 
-def submit(session: Session, principal: Principal, claim_id: uuid.UUID, if_match: str | None) -> Claim:
+def submit(
+    session: Session, principal: Principal, claim_id: uuid.UUID, if_match: str | None
+) -> Claim:
     """Submit for approval; the approval route starts in the same transaction."""
     claim = permissions.load_visible_claim(session, principal, claim_id, lock=True)
     permissions.require_claimant(principal, claim)
@@ -320,45 +461,70 @@ def submit(session: Session, principal: Principal, claim_id: uuid.UUID, if_match
     if not claim.lines:
         raise ClaimEmpty()
     claim.recompute_total()
-    lifecycle.apply(session, claim, ClaimAction.SUBMIT, actor=principal.actor,
-                    actor_user_id=principal.user_id)
+    lifecycle.apply(
+        session, claim, ClaimAction.SUBMIT, actor=principal.actor, actor_user_id=principal.user_id
+    )
     approvals.start_route(session, claim, actor=principal.actor)
     return claim
 
 
-def withdraw(session: Session, principal: Principal, claim_id: uuid.UUID, comment: str | None,
-             if_match: str | None) -> Claim:
+def withdraw(
+    session: Session,
+    principal: Principal,
+    claim_id: uuid.UUID,
+    comment: str | None,
+    if_match: str | None,
+) -> Claim:
     """Take a claim back while no approver has acted on this round."""
     claim = permissions.load_visible_claim(session, principal, claim_id, lock=True)
     permissions.require_claimant(principal, claim)
     check_if_match(claim, if_match)
     if claim.can(ClaimAction.WITHDRAW) and approvals.anyone_acted(session, claim):
         raise WithdrawTooLate()
-    lifecycle.apply(session, claim, ClaimAction.WITHDRAW, actor=principal.actor,
-                    actor_user_id=principal.user_id, comment=comment)
+    lifecycle.apply(
+        session,
+        claim,
+        ClaimAction.WITHDRAW,
+        actor=principal.actor,
+        actor_user_id=principal.user_id,
+        comment=comment,
+    )
     approvals.close_open_tasks(session, claim)
     return claim
 
 
-def cancel(session: Session, principal: Principal, claim_id: uuid.UUID, comment: str | None,
-           if_match: str | None) -> Claim:
+def cancel(
+    session: Session,
+    principal: Principal,
+    claim_id: uuid.UUID,
+    comment: str | None,
+    if_match: str | None,
+) -> Claim:
     """Abandon a claim that is not under approval (draft, returned or withdrawn)."""
     claim = permissions.load_visible_claim(session, principal, claim_id, lock=True)
     permissions.require_claimant(principal, claim)
     check_if_match(claim, if_match)
-    lifecycle.apply(session, claim, ClaimAction.CANCEL, actor=principal.actor,
-                    actor_user_id=principal.user_id, comment=comment)
+    lifecycle.apply(
+        session,
+        claim,
+        ClaimAction.CANCEL,
+        actor=principal.actor,
+        actor_user_id=principal.user_id,
+        comment=comment,
+    )
     return claim
 
 
 # ---- queries -------------------------------------------------------------
 
+
 def get_claim(session: Session, principal: Principal, claim_id: uuid.UUID) -> Claim:
     return permissions.load_visible_claim(session, principal, claim_id)
 
 
-def get_attachment(session: Session, principal: Principal, claim_id: uuid.UUID,
-                   attachment_id: uuid.UUID) -> Attachment:
+def get_attachment(
+    session: Session, principal: Principal, claim_id: uuid.UUID, attachment_id: uuid.UUID
+) -> Attachment:
     claim = permissions.load_visible_claim(session, principal, claim_id)
     attachment = next((a for a in claim.attachments if a.id == attachment_id), None)
     if attachment is None:
@@ -368,10 +534,13 @@ def get_attachment(session: Session, principal: Principal, claim_id: uuid.UUID,
 
 def history(session: Session, principal: Principal, claim_id: uuid.UUID) -> list[ClaimActivity]:
     claim = permissions.load_visible_claim(session, principal, claim_id)
-    return list(session.scalars(
-        select(ClaimActivity).where(ClaimActivity.claim_id == claim.id)
-        .order_by(ClaimActivity.at, ClaimActivity.id)
-    ))
+    return list(
+        session.scalars(
+            select(ClaimActivity)
+            .where(ClaimActivity.claim_id == claim.id)
+            .order_by(ClaimActivity.at, ClaimActivity.id)
+        )
+    )
 
 
 @dataclass
@@ -398,17 +567,22 @@ def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         created, ident = json.loads(raw)
-        return datetime.fromisoformat(created), uuid.UUID(ident)
-    except (ValueError, TypeError, binascii.Error) as exc:
+        at = datetime.fromisoformat(created)
+        if at.tzinfo is None:  # cursors we issue carry their UTC offset
+            raise ValueError("naive timestamp in cursor")
+        return at, uuid.UUID(ident)
+    except (ValueError, TypeError, AttributeError, binascii.Error) as exc:
         raise InvalidCursor("The cursor is not one this API issued.") from exc
 
 
-def list_claims(session: Session, principal: Principal, flt: ClaimFilter, *, cursor: str | None,
-                limit: int) -> tuple[list[Claim], str | None]:
+def list_claims(
+    session: Session, principal: Principal, flt: ClaimFilter, *, cursor: str | None, limit: int
+) -> tuple[list[Claim], str | None]:
     """Claims the caller may see, newest first, with a cursor for the next page."""
     limit = max(1, min(limit, MAX_LIMIT))
-    stmt: Select[tuple[Claim]] = (
-        select(Claim).where(permissions.claim_visibility(principal))
+    stmt = (
+        select(Claim)
+        .where(permissions.claim_visibility(principal))
         .options(selectinload(Claim.claimant))
     )
     if flt.status:
@@ -428,9 +602,12 @@ def list_claims(session: Session, principal: Principal, flt: ClaimFilter, *, cur
         stmt = stmt.where(or_(Claim.number.ilike(like), Claim.reason.ilike(like)))
     if cursor:
         created, ident = _decode_cursor(cursor)
-        stmt = stmt.where(or_(Claim.created_at < created,
-                              and_(Claim.created_at == created, Claim.id < ident)))
-    rows = list(session.scalars(stmt.order_by(Claim.created_at.desc(), Claim.id.desc()).limit(limit + 1)))
+        stmt = stmt.where(
+            or_(Claim.created_at < created, and_(Claim.created_at == created, Claim.id < ident))
+        )
+    rows = list(
+        session.scalars(stmt.order_by(Claim.created_at.desc(), Claim.id.desc()).limit(limit + 1))
+    )
     next_cursor = _encode_cursor(rows[limit - 1]) if len(rows) > limit else None
     return rows[:limit], next_cursor
 

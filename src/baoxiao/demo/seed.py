@@ -26,8 +26,13 @@ from baoxiao.payments import service as payments
 DEMO_CODE = "DEMO"
 DEMO_PASSWORD = "baoxiao-demo"
 
-CURRENCIES = {"CNY": "人民币 Renminbi", "USD": "US Dollar", "EUR": "Euro", "HKD": "Hong Kong Dollar",
-              "JPY": "Japanese Yen"}
+CURRENCIES = {
+    "CNY": "人民币 Renminbi",
+    "USD": "US Dollar",
+    "EUR": "Euro",
+    "HKD": "Hong Kong Dollar",
+    "JPY": "Japanese Yen",
+}
 RATES = {"USD": "7.10500000", "EUR": "7.78200000", "HKD": "0.91230000", "JPY": "0.04710000"}
 CATEGORIES = [
     ("TRAVEL", "差旅交通费", "Travel fares", "6602.01"),
@@ -110,15 +115,30 @@ def seed(session: Session) -> bool:
     if already_seeded(session):
         return False
     _currencies(session)
-    company = Company(code=DEMO_CODE, name="示例科技有限公司", name_en="Demo Technology Co., Ltd.",
-                      tax_id="91310000MA1DEMO00X", base_currency="CNY", timezone="Asia/Shanghai")
+    company = Company(
+        code=DEMO_CODE,
+        name="示例科技有限公司",
+        name_en="Demo Technology Co., Ltd.",
+        tax_id="91310000MA1DEMO00X",
+        base_currency="CNY",
+        timezone="Asia/Shanghai",
+    )
     session.add(company)
     session.flush()
     for code, zh, en, gl in CATEGORIES:
-        session.add(ExpenseCategory(company_id=company.id, code=code, name_zh=zh, name_en=en, gl_account=gl))
+        session.add(
+            ExpenseCategory(company_id=company.id, code=code, name_zh=zh, name_en=en, gl_account=gl)
+        )
     for quote_code, rate in RATES.items():
-        session.add(ExchangeRate(company_id=company.id, base=quote_code, quote="CNY",
-                                 rate=Decimal(rate), effective_date=date(2026, 1, 1)))
+        session.add(
+            ExchangeRate(
+                company_id=company.id,
+                base=quote_code,
+                quote="CNY",
+                rate=Decimal(rate),
+                effective_date=date(2026, 1, 1),
+            )
+        )
     users = _org(session, company)
     session.flush()
     _claims(session, users)
@@ -134,28 +154,48 @@ def _currencies(session: Session) -> None:
 def _org(session: Session, company: Company) -> dict[str, User]:
     depts: dict[str, Department] = {}
     for code, zh, en, parent in DEPARTMENTS:
-        dept = Department(id=uuid.uuid4(), company_id=company.id, code=code, name=zh, name_en=en,
-                          parent_id=depts[parent].id if parent else None)
+        dept = Department(
+            id=uuid.uuid4(),
+            company_id=company.id,
+            code=code,
+            name=zh,
+            name_en=en,
+            parent_id=depts[parent].id if parent else None,
+        )
         depts[code] = dept
         session.add(dept)
     session.flush()
-    centers = {code: CostCenter(company_id=company.id, code=f"CC-{code}", name=f"{zh}成本中心")
-               for code, zh, _en, _p in DEPARTMENTS}
+    centers = {
+        code: CostCenter(company_id=company.id, code=f"CC-{code}", name=f"{zh}成本中心")
+        for code, zh, _en, _p in DEPARTMENTS
+    }
     session.add_all(centers.values())
     session.flush()
     password = hash_password(DEMO_PASSWORD)
     people: dict[str, Employee] = {}
     users: dict[str, User] = {}
     for index, (username, name, grade, dept_code, manager, roles) in enumerate(PEOPLE, start=1):
-        emp = Employee(company_id=company.id, employee_no=f"E{index:04d}", name=name,
-                       email=f"{username}@demo.baoxiao.dev", mobile=f"1380000{index:04d}", grade=grade,
-                       department_id=depts[dept_code].id, cost_center_id=centers[dept_code].id,
-                       manager_id=people[manager].id if manager else None)
+        emp = Employee(
+            company_id=company.id,
+            employee_no=f"E{index:04d}",
+            name=name,
+            email=f"{username}@demo.baoxiao.dev",
+            mobile=f"1380000{index:04d}",
+            grade=grade,
+            department_id=depts[dept_code].id,
+            cost_center_id=centers[dept_code].id,
+            manager_id=people[manager].id if manager else None,
+        )
         session.add(emp)
         session.flush()
         people[username] = emp
-        user = User(company_id=company.id, username=username, password_hash=password,
-                    employee_id=emp.id, display_name=name)
+        user = User(
+            company_id=company.id,
+            username=username,
+            password_hash=password,
+            employee_id=emp.id,
+            display_name=name,
+        )
         user.roles = [RoleAssignment(role=Role.EMPLOYEE.value, company_id=company.id)]
         user.roles += [RoleAssignment(role=r, company_id=company.id) for r in roles]
         if grade.startswith("M"):
@@ -168,18 +208,32 @@ def _org(session: Session, company: Company) -> dict[str, User]:
     return users
 
 
-def _line(category: str, days_ago: int, amount: str, currency: str = "CNY", city: str = "上海",
-          description: str = "") -> ClaimLineCreate:
-    return ClaimLineCreate(category_code=category, expense_date=date.today() - timedelta(days=days_ago),
-                           amount=Decimal(amount), currency=currency, city=city, description=description)
+def _line(
+    category: str,
+    days_ago: int,
+    amount: str,
+    currency: str = "CNY",
+    city: str = "上海",
+    description: str = "",
+) -> ClaimLineCreate:
+    return ClaimLineCreate(
+        category_code=category,
+        expense_date=date.today() - timedelta(days=days_ago),
+        amount=Decimal(amount),
+        currency=currency,
+        city=city,
+        description=description,
+    )
 
 
 def _claims(session: Session, users: dict[str, User]) -> None:
     """Claims in every state a claim can rest in."""
     p = {name: principal_for(user) for name, user in users.items()}
-    trip = [_line("TRAVEL", 20, "553.00", city="北京", description="上海-北京 高铁二等座"),
-            _line("HOTEL", 19, "1350.00", city="北京", description="北京 3 晚"),
-            _line("MEAL", 19, "300.00", city="北京")]
+    trip = [
+        _line("TRAVEL", 20, "553.00", city="北京", description="上海-北京 高铁二等座"),
+        _line("HOTEL", 19, "1350.00", city="北京", description="北京 3 晚"),
+        _line("MEAL", 19, "300.00", city="北京"),
+    ]
 
     def draft(who: str, reason: str, lines: list[ClaimLineCreate]) -> uuid.UUID:
         return claims.create_draft(session, p[who], ClaimCreate(reason=reason, lines=lines)).id
@@ -189,29 +243,46 @@ def _claims(session: Session, users: dict[str, User]) -> None:
         claims.submit(session, p[who], claim_id, None)
         return claim_id
 
-    def decide(approver: str, claim_id: uuid.UUID, decision: approvals.Decision, comment: str | None = None) -> None:
-        task = approvals.open_task_for(session, p[approver], claims.get_claim(session, p[approver], claim_id))
+    def decide(
+        approver: str, claim_id: uuid.UUID, decision: approvals.Decision, comment: str | None = None
+    ) -> None:
+        task = approvals.open_task_for(
+            session, p[approver], claims.get_claim(session, p[approver], claim_id)
+        )
         assert task is not None and task.status == TaskStatus.PENDING
         approvals.decide(session, p[approver], task.id, decision, comment)
 
     draft("li.na", "客户拜访打车费", [_line("TAXI", 3, "86.50")])
     submitted("zhang.wei", "北京客户现场部署差旅", trip)
-    approving = submitted("guo.mei", "杭州展会差旅", [_line("TRAVEL", 12, "219.50", city="杭州"),
-                                                  _line("HOTEL", 11, "980.00", city="杭州")])
+    approving = submitted(
+        "guo.mei",
+        "杭州展会差旅",
+        [_line("TRAVEL", 12, "219.50", city="杭州"), _line("HOTEL", 11, "980.00", city="杭州")],
+    )
     decide("hu.bin", approving, "approve")
     approved = submitted("wu.hao", "技术培训报名费", [_line("TRAINING", 30, "2800.00")])
     decide("zhou.xin", approved, "approve")
     decide("zhao.min", approved, "approve")
-    paying = submitted("he.jun", "东京客户拜访", [_line("HOTEL", 40, "32000", "JPY", "东京"),
-                                             _line("TAXI", 40, "8600", "JPY", "东京")])
+    paying = submitted(
+        "he.jun",
+        "东京客户拜访",
+        [_line("HOTEL", 40, "32000", "JPY", "东京"), _line("TAXI", 40, "8600", "JPY", "东京")],
+    )
     decide("hu.bin", paying, "approve")
     decide("zhao.min", paying, "approve")
     payments.request_payment(session, p["sun.li"], paying)
-    for who, approver, reason in [("li.na", "liu.yang", "三月手机话费"), ("liang.yi", "zheng.kai", "客户招待晚餐")]:
-        paid = submitted(who, reason, [_line("PHONE" if "话费" in reason else "ENTERTAIN", 50, "199.00")])
+    for who, approver, reason in [
+        ("li.na", "liu.yang", "三月手机话费"),
+        ("liang.yi", "zheng.kai", "客户招待晚餐"),
+    ]:
+        paid = submitted(
+            who, reason, [_line("PHONE" if "话费" in reason else "ENTERTAIN", 50, "199.00")]
+        )
         decide(approver, paid, "approve")
         decide("zhao.min", paid, "approve")
-        payments.mark_paid(session, p["sun.li"], paid, external_reference=f"BANK{utcnow():%Y%m%d}{paid.hex[:6]}")
+        payments.mark_paid(
+            session, p["sun.li"], paid, external_reference=f"BANK{utcnow():%Y%m%d}{paid.hex[:6]}"
+        )
     returned = submitted("xu.jing", "办公用品采购", [_line("OFFICE", 8, "468.00")])
     decide("zhou.xin", returned, "return", "请补充发票照片")
     rejected = submitted("song.jia", "私人聚餐", [_line("ENTERTAIN", 15, "1280.00")])

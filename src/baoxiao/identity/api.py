@@ -10,7 +10,14 @@ from sqlalchemy import select
 
 from baoxiao.identity import service
 from baoxiao.identity.deps import CurrentPrincipal, DbSession
-from baoxiao.identity.schemas import LoginRequest, MeRead, RoleRead, TokenCreate, TokenIssued, TokenRead
+from baoxiao.identity.schemas import (
+    LoginRequest,
+    MeRead,
+    RoleRead,
+    TokenCreate,
+    TokenIssued,
+    TokenRead,
+)
 from baoxiao.kernel.routing import TransactionalRoute
 from baoxiao.models.identity import ApiToken, User
 
@@ -29,8 +36,11 @@ def login(body: LoginRequest, request: Request, session: DbSession) -> TokenIssu
 def me(principal: CurrentPrincipal) -> MeRead:
     """The caller's account and roles."""
     return MeRead(
-        user_id=principal.user_id, username=principal.username, display_name=principal.display_name,
-        company_id=principal.company_id, employee_id=principal.employee_id,
+        user_id=principal.user_id,
+        username=principal.username,
+        display_name=principal.display_name,
+        company_id=principal.company_id,
+        employee_id=principal.employee_id,
         roles=[RoleRead(role=r, company_id=c) for r, c in sorted(principal.roles, key=str)],
     )
 
@@ -48,9 +58,13 @@ def create_token(body: TokenCreate, principal: CurrentPrincipal, session: DbSess
 @router.get("/tokens", response_model=list[TokenRead])
 def list_tokens(principal: CurrentPrincipal, session: DbSession) -> list[ApiToken]:
     """The caller's tokens (values are never shown again)."""
-    return list(session.scalars(
-        select(ApiToken).where(ApiToken.user_id == principal.user_id).order_by(ApiToken.created_at)
-    ))
+    return list(
+        session.scalars(
+            select(ApiToken)
+            .where(ApiToken.user_id == principal.user_id)
+            .order_by(ApiToken.created_at)
+        )
+    )
 
 
 @router.delete("/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT)

@@ -1,6 +1,6 @@
 """Identity errors."""
 
-from baoxiao.kernel.errors import Unauthorized
+from baoxiao.kernel.errors import NotFound, Unauthorized
 from baoxiao.kernel.i18n import Msg
 
 
@@ -11,4 +11,11 @@ class InvalidCredentials(Unauthorized):
 
 class InvalidToken(Unauthorized):
     code = "invalid_token"
-    message = Msg("The access token is invalid, expired or revoked.", "访问令牌无效、已过期或已撤销。")
+    message = Msg(
+        "The access token is invalid, expired or revoked.", "访问令牌无效、已过期或已撤销。"
+    )
+
+
+class TokenNotFound(NotFound):
+    code = "token_not_found"
+    message = Msg("No such token among yours.", "您的令牌中没有这一个。")

@@ -38,7 +38,9 @@ ROLE_RIGHTS: dict[Role, frozenset[Right]] = {
     Role.EMPLOYEE: frozenset({Right.ORG_VIEW}),
     Role.MANAGER: frozenset({Right.ORG_VIEW}),
     Role.FINANCE: frozenset({Right.ORG_VIEW, Right.CLAIM_VIEW_ALL, Right.CLAIM_PAY}),
-    Role.ADMIN: frozenset({Right.ORG_VIEW, Right.ORG_ADMIN, Right.CLAIM_VIEW_ALL, Right.AUDIT_READ}),
+    Role.ADMIN: frozenset(
+        {Right.ORG_VIEW, Right.ORG_ADMIN, Right.CLAIM_VIEW_ALL, Right.AUDIT_READ}
+    ),
 }
 
 
@@ -102,7 +104,9 @@ def claim_visibility(principal: Principal) -> ColumnElement[bool]:
     if principal.employee_id is not None:
         clauses.append(Claim.claimant_id == principal.employee_id)
         clauses.append(
-            Claim.claimant_id.in_(select(Employee.id).where(Employee.manager_id == principal.employee_id))
+            Claim.claimant_id.in_(
+                select(Employee.id).where(Employee.manager_id == principal.employee_id)
+            )
         )
     clauses.append(
         exists().where(
@@ -114,7 +118,9 @@ def claim_visibility(principal: Principal) -> ColumnElement[bool]:
     return or_(*clauses)
 
 
-def load_visible_claim(session: Session, principal: Principal, claim_id: object, *, lock: bool = False) -> Claim:
+def load_visible_claim(
+    session: Session, principal: Principal, claim_id: object, *, lock: bool = False
+) -> Claim:
     """Fetch a claim the principal may see; 404 otherwise, so existence does not leak."""
     stmt = select(Claim).where(Claim.id == claim_id, claim_visibility(principal))
     if lock:
@@ -133,7 +139,10 @@ def require_claimant(principal: Principal, claim: Claim) -> None:
 def can_act_on_task(principal: Principal, task: ApprovalTask) -> bool:
     if task.assignee_id is not None:
         return task.assignee_id == principal.employee_id
-    return task.candidate_role is not None and (task.candidate_role, task.company_id) in principal.roles
+    return (
+        task.candidate_role is not None
+        and (task.candidate_role, task.company_id) in principal.roles
+    )
 
 
 def require_not_claimant(principal: Principal, claim: Claim) -> None:
@@ -146,11 +155,13 @@ def require_payer(session: Session, principal: Principal, claim: Claim) -> None:
     require_right(principal, Right.CLAIM_PAY, claim.company_id)
     require_not_claimant(principal, claim)
     approved_it = session.scalar(
-        select(exists().where(
-            ApprovalTask.claim_id == claim.id,
-            ApprovalTask.decided_by_id == principal.user_id,
-            ApprovalTask.status == TaskStatus.APPROVED,
-        ))
+        select(
+            exists().where(
+                ApprovalTask.claim_id == claim.id,
+                ApprovalTask.decided_by_id == principal.user_id,
+                ApprovalTask.status == TaskStatus.APPROVED,
+            )
+        )
     )
     if approved_it:
         raise PayerWasApprover()

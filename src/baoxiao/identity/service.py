@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from baoxiao.audit.service import record as audit
-from baoxiao.identity.errors import InvalidCredentials, InvalidToken
+from baoxiao.identity.errors import InvalidCredentials, InvalidToken, TokenNotFound
 from baoxiao.identity.passwords import hash_password, needs_rehash, verify_password
 from baoxiao.identity.principal import Principal
 from baoxiao.kernel.clock import utcnow
@@ -69,8 +69,15 @@ def login(session: Session, username: str, password: str, ttl: timedelta) -> tup
         user.password_hash = hash_password(password)
     user.last_login_at = utcnow()
     token, plain = issue_token(session, user, name="login", kind="login", ttl=ttl)
-    audit(session, actor=f"user:{user.id}", action="user:login", subject_type="user",
-          subject_id=str(user.id), company_id=str(user.company_id), data={"token_id": str(token.id)})
+    audit(
+        session,
+        actor=f"user:{user.id}",
+        action="user:login",
+        subject_type="user",
+        subject_id=str(user.id),
+        company_id=str(user.company_id),
+        data={"token_id": str(token.id)},
+    )
     return token, plain
 
 
@@ -96,8 +103,15 @@ def authenticate_token(session: Session, plain: str) -> Principal:
 def revoke_token(session: Session, principal: Principal, token_id: uuid.UUID) -> None:
     token = session.get(ApiToken, token_id)
     if token is None or token.user_id != principal.user_id:
-        raise InvalidToken()
+        raise TokenNotFound()
     if token.revoked_at is None:
         token.revoked_at = utcnow()
-        audit(session, actor=principal.actor, action="token:revoke", subject_type="api_token",
-              subject_id=str(token.id), company_id=str(principal.company_id), data={})
+        audit(
+            session,
+            actor=principal.actor,
+            action="token:revoke",
+            subject_type="api_token",
+            subject_id=str(token.id),
+            company_id=str(principal.company_id),
+            data={},
+        )

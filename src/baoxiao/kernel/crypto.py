@@ -40,9 +40,9 @@ def constant_time_equal(a: str, b: str) -> bool:
 
 def derive_key(secret: str, purpose: str, length: int = 32) -> bytes:
     """A sub-key for one purpose, so one leaked use does not expose the others."""
-    return HKDF(
-        algorithm=hashes.SHA256(), length=length, salt=None, info=purpose.encode()
-    ).derive(secret.encode())
+    return HKDF(algorithm=hashes.SHA256(), length=length, salt=None, info=purpose.encode()).derive(
+        secret.encode()
+    )
 
 
 class SecretBox:

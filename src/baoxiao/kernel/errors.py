@@ -92,9 +92,7 @@ class PayloadTooLarge(AppError):
 class UnsupportedMediaType(AppError):
     status = 415
     code = "unsupported_media_type"
-    message = Msg(
-        "This file type is not accepted: {detected}.", "不接受此文件类型:{detected}。"
-    )
+    message = Msg("This file type is not accepted: {detected}.", "不接受此文件类型:{detected}。")
 
 
 class ValidationFailed(AppError):

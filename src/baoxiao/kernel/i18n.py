@@ -39,6 +39,8 @@ def negotiate(accept_language: str | None, default: str = DEFAULT) -> str:
                 q = float(params.strip()[2:])
             except ValueError:
                 q = 0.0
+        if q <= 0:  # RFC 9110: q=0 means "not acceptable"
+            continue
         ranked.append((-q, index, tag.strip().lower()))
     for _q, _i, tag in sorted(ranked):
         if tag.startswith("zh"):

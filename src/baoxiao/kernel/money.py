@@ -12,14 +12,38 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 # currency not listed here must be added to the currencies table with its
 # minor units before use; the table is the source of truth at run time.
 ISO_MINOR_UNITS: dict[str, int] = {
-    "CNY": 2, "HKD": 2, "MOP": 2, "TWD": 2, "USD": 2, "EUR": 2, "GBP": 2,
-    "JPY": 0, "KRW": 0, "SGD": 2, "AUD": 2, "CAD": 2, "CHF": 2, "THB": 2,
-    "MYR": 2, "VND": 0, "IDR": 2, "INR": 2, "RUB": 2, "AED": 2, "KWD": 3,
-    "BHD": 3, "NZD": 2, "SEK": 2, "NOK": 2, "DKK": 2, "PHP": 2,
+    "CNY": 2,
+    "HKD": 2,
+    "MOP": 2,
+    "TWD": 2,
+    "USD": 2,
+    "EUR": 2,
+    "GBP": 2,
+    "JPY": 0,
+    "KRW": 0,
+    "SGD": 2,
+    "AUD": 2,
+    "CAD": 2,
+    "CHF": 2,
+    "THB": 2,
+    "MYR": 2,
+    "VND": 0,
+    "IDR": 2,
+    "INR": 2,
+    "RUB": 2,
+    "AED": 2,
+    "KWD": 3,
+    "BHD": 3,
+    "NZD": 2,
+    "SEK": 2,
+    "NOK": 2,
+    "DKK": 2,
+    "PHP": 2,
 }
 
 MAX_AMOUNT = Decimal("1000000000000")  # 10^12: larger is a typing error, not an expense
 RATE_PLACES = 8
+MAX_RATE = Decimal("1000000000000")  # 10^12: what the rate column (20 digits, 8 places) holds
 
 
 class MoneyError(ValueError):
@@ -71,6 +95,8 @@ def check_rate(value: Decimal) -> Decimal:
     """An exchange rate: positive, at most RATE_PLACES decimals."""
     if value <= 0:
         raise MoneyError("exchange rate must be greater than zero")
+    if value >= MAX_RATE:
+        raise MoneyError("exchange rate is too large")
     q = quantum(RATE_PLACES)
     if value != value.quantize(q):
         raise MoneyError(f"exchange rate has more than {RATE_PLACES} decimal places")

@@ -34,9 +34,7 @@ _INTERNAL = Msg(
 )
 
 
-def problem(
-    request: Request, status: int, code: str, detail: str, /, **extra: Any
-) -> JSONResponse:
+def problem(request: Request, status: int, code: str, detail: str, /, **extra: Any) -> JSONResponse:
     body: dict[str, Any] = {
         "type": f"urn:baoxiao:problem:{code}",
         "title": code.replace("_", " "),
@@ -73,7 +71,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
-            {"field": _field(err.get("loc", ())), "message": err.get("msg", ""), "type": err.get("type", "")}
+            {
+                "field": _field(err.get("loc", ())),
+                "message": err.get("msg", ""),
+                "type": err.get("type", ""),
+            }
             for err in exc.errors()
         ]
         return problem(
@@ -82,7 +84,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code, msg = _HTTP_CODES.get(exc.status_code, ("http_error", Msg(str(exc.detail), str(exc.detail))))
+        code, msg = _HTTP_CODES.get(
+            exc.status_code, ("http_error", Msg(str(exc.detail), str(exc.detail)))
+        )
         response = problem(request, exc.status_code, code, msg.render(_lang(request)))
         for name, value in (exc.headers or {}).items():
             response.headers[name] = value

@@ -23,8 +23,8 @@ def next_value(session: Session, company_id: uuid.UUID, name: str) -> int:
     """Atomically take the next value; the row lock is held until commit."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(NumberSequence).values(company_id=company_id, name=name, last_value=1)
-    stmt = stmt.on_conflict_do_update(
+    base = insert(NumberSequence).values(company_id=company_id, name=name, last_value=1)
+    stmt = base.on_conflict_do_update(
         index_elements=[NumberSequence.company_id, NumberSequence.name],
         set_={"last_value": NumberSequence.last_value + 1},
     ).returning(NumberSequence.last_value)

@@ -16,8 +16,8 @@ from baoxiao.models.claim import Claim
 
 
 class TaskStatus(StrEnum):
-    WAITING = "waiting"      # a later step, not yet actionable
-    PENDING = "pending"      # waiting for the approver
+    WAITING = "waiting"  # a later step, not yet actionable
+    PENDING = "pending"  # waiting for the approver
     APPROVED = "approved"
     REJECTED = "rejected"
     RETURNED = "returned"
@@ -28,7 +28,9 @@ class ApprovalTask(Base):
     __tablename__ = "approval_tasks"
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
-    claim_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("claims.id", ondelete="CASCADE"), index=True)
+    claim_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("claims.id", ondelete="CASCADE"), index=True
+    )
     company_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("companies.id"), index=True)
     round: Mapped[int] = mapped_column(default=1)  # each submission starts a new round
     step: Mapped[int]

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from baoxiao.kernel.db import Base
 from baoxiao.kernel.ids import new_id
+from baoxiao.kernel.money import round_money
 from baoxiao.kernel.types import Rate
 
 
@@ -67,3 +68,15 @@ def rate_on(
         .order_by(ExchangeRate.effective_date.desc())
         .limit(1)
     ).first()
+
+
+def in_minor_units(session: Session, amount: Decimal, currency: str) -> Decimal:
+    """An amount in its currency's precision (722.80 CNY, 1000 JPY).
+
+    Columns keep 4 places for every currency, so a value read back would
+    otherwise show as 722.8000 while the same value just computed shows 722.80.
+    """
+    found = session.get(Currency, currency)
+    if found is None:
+        raise LookupError(f"currency {currency} is not in the currencies table")
+    return round_money(amount, found.minor_units)

@@ -98,7 +98,8 @@ class IllegalTransition(Conflict):
 class ClaimNotEditable(Conflict):
     code = "claim_not_editable"
     message = Msg(
-        "Claim {number} is {current_status}; only draft, returned or withdrawn claims can be edited.",
+        "Claim {number} is {current_status}; "
+        "only draft, returned or withdrawn claims can be edited.",
         "报销单 {number} 当前为 {current_status} 状态,仅草稿、退回或撤回的报销单可以编辑。",
     )
 
@@ -112,7 +113,9 @@ class Claim(Base):
     number: Mapped[str] = mapped_column(String(32))
     claim_type: Mapped[str] = mapped_column(String(32), default="general")
     claimant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("employees.id"), index=True)
-    department_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("departments.id"), index=True)
+    department_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("departments.id"), index=True
+    )
     cost_center_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("cost_centers.id"))
     reason: Mapped[str] = mapped_column(String(500))
     currency: Mapped[str] = mapped_column(ForeignKey("currencies.code"))
@@ -134,7 +137,7 @@ class Claim(Base):
         back_populates="claim", cascade="all, delete-orphan", order_by="Attachment.created_at"
     )
 
-    __mapper_args__ = {"version_id_col": version}
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 
     @property
     def etag(self) -> str:
@@ -194,7 +197,9 @@ class ClaimLine(Base):
     __tablename__ = "claim_lines"
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
-    claim_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("claims.id", ondelete="CASCADE"), index=True)
+    claim_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("claims.id", ondelete="CASCADE"), index=True
+    )
     position: Mapped[int]
     category_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("expense_categories.id"))
     expense_date: Mapped[date]
@@ -214,8 +219,12 @@ class Attachment(Base):
     __tablename__ = "attachments"
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
-    claim_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("claims.id", ondelete="CASCADE"), index=True)
-    line_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("claim_lines.id", ondelete="SET NULL"))
+    claim_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("claims.id", ondelete="CASCADE"), index=True
+    )
+    line_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("claim_lines.id", ondelete="SET NULL")
+    )
     filename: Mapped[str] = mapped_column(String(255))
     content_type: Mapped[str] = mapped_column(String(100))
     size: Mapped[int]
@@ -233,7 +242,9 @@ class ClaimActivity(Base):
     __tablename__ = "claim_activities"
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
-    claim_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("claims.id", ondelete="CASCADE"), index=True)
+    claim_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("claims.id", ondelete="CASCADE"), index=True
+    )
     at: Mapped[datetime] = mapped_column(default=utcnow)
     actor_user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     action: Mapped[str] = mapped_column(String(64))

@@ -55,9 +55,7 @@ class CostCenter(Base):
     company_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("companies.id"), index=True)
     code: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(200))
-    owner_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("employees.id", use_alter=True)
-    )
+    owner_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("employees.id", use_alter=True))
     active: Mapped[bool] = mapped_column(default=True)
 
 
@@ -72,7 +70,9 @@ class Employee(Base):
     email: Mapped[str | None] = mapped_column(String(254), index=True)
     mobile: Mapped[str | None] = mapped_column(String(32))
     grade: Mapped[str | None] = mapped_column(String(32))
-    department_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("departments.id"), index=True)
+    department_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("departments.id"), index=True
+    )
     manager_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("employees.id"), index=True)
     cost_center_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("cost_centers.id"))
     active: Mapped[bool] = mapped_column(default=True)

@@ -31,25 +31,38 @@ def get_company(principal: CurrentPrincipal, session: DbSession) -> CompanyRead:
 @router.get("/departments", response_model=list[DepartmentRead])
 def departments(principal: CurrentPrincipal, session: DbSession) -> list[DepartmentRead]:
     """The department tree, flat (follow parent_id)."""
-    return [DepartmentRead.model_validate(d) for d in service.list_in_company(session, principal, Department)]
+    return [
+        DepartmentRead.model_validate(d)
+        for d in service.list_in_company(session, principal, Department)
+    ]
 
 
 @router.get("/cost-centers", response_model=list[CostCenterRead])
 def cost_centers(principal: CurrentPrincipal, session: DbSession) -> list[CostCenterRead]:
     """Cost centers of the caller's company."""
-    return [CostCenterRead.model_validate(c) for c in service.list_in_company(session, principal, CostCenter)]
+    return [
+        CostCenterRead.model_validate(c)
+        for c in service.list_in_company(session, principal, CostCenter)
+    ]
 
 
 @router.get("/employees", response_model=list[EmployeeRead])
 def employees(principal: CurrentPrincipal, session: DbSession) -> list[EmployeeRead]:
     """Employees of the caller's company."""
-    return [EmployeeRead.model_validate(e) for e in service.list_in_company(session, principal, Employee)]
+    return [
+        EmployeeRead.model_validate(e)
+        for e in service.list_in_company(session, principal, Employee)
+    ]
 
 
 @router.get("/expense-categories", response_model=list[CategoryRead])
-def categories(principal: CurrentPrincipal, session: DbSession, include_inactive: bool = False) -> list[CategoryRead]:
+def categories(
+    principal: CurrentPrincipal, session: DbSession, include_inactive: bool = False
+) -> list[CategoryRead]:
     """Expense categories with their GL accounts."""
-    rows = service.list_in_company(session, principal, ExpenseCategory, active_only=not include_inactive)
+    rows = service.list_in_company(
+        session, principal, ExpenseCategory, active_only=not include_inactive
+    )
     return [CategoryRead.model_validate(c) for c in rows]
 
 
@@ -62,4 +75,7 @@ def currencies(principal: CurrentPrincipal, session: DbSession) -> list[Currency
 @router.get("/exchange-rates", response_model=list[ExchangeRateRead])
 def exchange_rates(principal: CurrentPrincipal, session: DbSession) -> list[ExchangeRateRead]:
     """Exchange rates with their effective dates."""
-    return [ExchangeRateRead.model_validate(r) for r in service.list_in_company(session, principal, ExchangeRate)]
+    return [
+        ExchangeRateRead.model_validate(r)
+        for r in service.list_in_company(session, principal, ExchangeRate)
+    ]

@@ -5,45 +5,75 @@ from __future__ import annotations
 import uuid
 
 from fastapi import APIRouter, status
+from sqlalchemy.orm import Session
 
 from baoxiao.identity.deps import CurrentPrincipal, DbSession
 from baoxiao.kernel.routing import TransactionalRoute
+from baoxiao.models.catalog import in_minor_units
+from baoxiao.models.payment import Payment
 from baoxiao.payments import service
 from baoxiao.payments.schemas import MarkPaid, PaymentFailure, PaymentRead
 
 router = APIRouter(route_class=TransactionalRoute, tags=["payments"])
 
 
-@router.post("/claims/{claim_id}/mark-paid", response_model=PaymentRead, status_code=status.HTTP_201_CREATED)
-def mark_paid(claim_id: uuid.UUID, principal: CurrentPrincipal, session: DbSession,
-              body: MarkPaid | None = None) -> PaymentRead:
+def _read(session: Session, payment: Payment) -> PaymentRead:
+    read = PaymentRead.model_validate(payment)
+    read.amount = in_minor_units(session, payment.amount, payment.currency)
+    return read
+
+
+@router.post(
+    "/claims/{claim_id}/mark-paid", response_model=PaymentRead, status_code=status.HTTP_201_CREATED
+)
+def mark_paid(
+    claim_id: uuid.UUID,
+    principal: CurrentPrincipal,
+    session: DbSession,
+    body: MarkPaid | None = None,
+) -> PaymentRead:
     """Record that an approved claim was paid outside Baoxiao."""
-    payment = service.mark_paid(session, principal, claim_id, body.external_reference if body else None)
-    return PaymentRead.model_validate(payment)
+    payment = service.mark_paid(
+        session, principal, claim_id, body.external_reference if body else None
+    )
+    return _read(session, payment)
 
 
-@router.post("/claims/{claim_id}/payments", response_model=PaymentRead, status_code=status.HTTP_201_CREATED)
-def request_payment(claim_id: uuid.UUID, principal: CurrentPrincipal, session: DbSession) -> PaymentRead:
+@router.post(
+    "/claims/{claim_id}/payments", response_model=PaymentRead, status_code=status.HTTP_201_CREATED
+)
+def request_payment(
+    claim_id: uuid.UUID, principal: CurrentPrincipal, session: DbSession
+) -> PaymentRead:
     """Start paying an approved claim; the result is reported separately."""
-    return PaymentRead.model_validate(service.request_payment(session, principal, claim_id))
+    return _read(session, service.request_payment(session, principal, claim_id))
 
 
 @router.get("/claims/{claim_id}/payments", response_model=list[PaymentRead])
-def claim_payments(claim_id: uuid.UUID, principal: CurrentPrincipal, session: DbSession) -> list[PaymentRead]:
+def claim_payments(
+    claim_id: uuid.UUID, principal: CurrentPrincipal, session: DbSession
+) -> list[PaymentRead]:
     """Every payment attempt of a claim."""
-    return [PaymentRead.model_validate(p) for p in service.payments_of(session, principal, claim_id)]
+    return [_read(session, p) for p in service.payments_of(session, principal, claim_id)]
 
 
 @router.post("/payments/{payment_id}/succeed", response_model=PaymentRead)
-def payment_succeeded(payment_id: uuid.UUID, principal: CurrentPrincipal, session: DbSession,
-                      body: MarkPaid | None = None) -> PaymentRead:
+def payment_succeeded(
+    payment_id: uuid.UUID,
+    principal: CurrentPrincipal,
+    session: DbSession,
+    body: MarkPaid | None = None,
+) -> PaymentRead:
     """Report that the bank executed the payment."""
-    payment = service.record_success(session, principal, payment_id, body.external_reference if body else None)
-    return PaymentRead.model_validate(payment)
+    payment = service.record_success(
+        session, principal, payment_id, body.external_reference if body else None
+    )
+    return _read(session, payment)
 
 
 @router.post("/payments/{payment_id}/fail", response_model=PaymentRead)
-def payment_failed(payment_id: uuid.UUID, body: PaymentFailure, principal: CurrentPrincipal,
-                   session: DbSession) -> PaymentRead:
+def payment_failed(
+    payment_id: uuid.UUID, body: PaymentFailure, principal: CurrentPrincipal, session: DbSession
+) -> PaymentRead:
     """Report that the bank refused the payment; the claim becomes payable again."""
-    return PaymentRead.model_validate(service.record_failure(session, principal, payment_id, body.reason))
+    return _read(session, service.record_failure(session, principal, payment_id, body.reason))

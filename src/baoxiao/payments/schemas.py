@@ -12,8 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field
 class MarkPaid(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    external_reference: str | None = Field(default=None, max_length=100,
-                                           description="The bank's transaction reference.")
+    external_reference: str | None = Field(
+        default=None, max_length=100, description="The bank's transaction reference."
+    )
 
 
 class PaymentFailure(BaseModel):
