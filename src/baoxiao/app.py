@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
@@ -15,6 +17,8 @@ from baoxiao.approvals.api import router as approvals_router
 from baoxiao.claims.api import router as claims_router
 from baoxiao.identity.api import router as identity_router
 from baoxiao.identity.deps import idempotency_scope
+from baoxiao.integrations.api import router as integrations_router
+from baoxiao.integrations.web import install_metrics
 from baoxiao.kernel import problems
 from baoxiao.kernel.db import Database
 from baoxiao.kernel.errors import PayloadTooLarge
@@ -25,6 +29,7 @@ from baoxiao.migrations import runner
 from baoxiao.org.api import router as org_router
 from baoxiao.payments.api import router as payments_router
 from baoxiao.settings import Settings
+from baoxiao.worker import EmbeddedDispatcher
 
 log = logging.getLogger("baoxiao")
 MULTIPART_OVERHEAD = 64 * 1024
@@ -67,7 +72,22 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     """Build the application; tests pass their own settings and database."""
     settings = settings or Settings()
     db = db or Database.from_url(settings.resolved_database_url, pool_size=settings.db_pool_size)
+    embedded = (
+        EmbeddedDispatcher(db, settings)
+        if settings.embedded_dispatcher and db.dialect == "sqlite"
+        else None
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if embedded is not None:
+            embedded.start()
+        yield
+        if embedded is not None:
+            embedded.shutdown()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Baoxiao API",
         version=__version__,
         summary="Expense reimbursement that works as one with the OA suite.",
@@ -82,8 +102,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     api = APIRouter(prefix="/api/v1")
     for router in (identity_router, claims_router, approvals_router, payments_router, org_router):
         api.include_router(router)
+    api.include_router(integrations_router)
     app.include_router(api)
     problems.install(app)
+    install_metrics(app, db)
     app.add_middleware(BodySizeLimit, limit=settings.max_attachment_bytes + MULTIPART_OVERHEAD)
     app.add_middleware(RequestIdMiddleware)
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import uuid
 from typing import Annotated, NoReturn
 
 import typer
@@ -12,14 +14,18 @@ from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 
 from baoxiao.audit import service as audit
 from baoxiao.demo.seed import DEMO_LOGINS, DEMO_PASSWORD, seed
+from baoxiao.integrations import cli_support
 from baoxiao.kernel.db import Database
 from baoxiao.kernel.logging import configure_logging
 from baoxiao.migrations import runner
 from baoxiao.settings import Settings
+from baoxiao.worker import run_worker
 
 app = typer.Typer(help="Baoxiao expense reimbursement.", no_args_is_help=True, add_completion=False)
 audit_app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
+events_app = typer.Typer(help="Event delivery: dead letters and replay.", no_args_is_help=True)
+app.add_typer(events_app, name="events")
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
@@ -85,8 +91,11 @@ def serve(
 def _run(settings: Settings, host: str | None, port: int | None, workers: int | None) -> None:
     configure_logging(settings.log_level, settings.log_json)
     n = workers or settings.workers
-    if n > 1 and settings.resolved_database_url.startswith("sqlite"):
-        fail("several workers need PostgreSQL; the embedded SQLite mode runs one process")
+    if settings.resolved_database_url.startswith("sqlite"):
+        if n > 1:
+            fail("several workers need PostgreSQL; the embedded SQLite mode runs one process")
+        # Embedded mode: the app process also delivers events (see baoxiao.worker).
+        os.environ.setdefault("BAOXIAO_EMBEDDED_DISPATCHER", "true")
     uvicorn.run(
         "baoxiao.app:create_app",
         factory=True,
@@ -143,6 +152,62 @@ def audit_verify() -> None:
         err=True,
     )
     raise typer.Exit(1)
+
+
+@app.command()
+def worker() -> None:
+    """Deliver events and apply inbound callbacks until stopped (SIGTERM/SIGINT)."""
+    settings = _settings()
+    configure_logging(settings.log_level, settings.log_json)
+    db = _database(settings)
+    _require_current(db)
+    run_worker(db, settings)
+    db.dispose()
+
+
+@events_app.command("dead")
+def events_dead(
+    connector: Annotated[str | None, typer.Option(help="Only this connector instance id.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10000)] = 100,
+) -> None:
+    """List dead-lettered deliveries."""
+    settings = _settings()
+    db = _database(settings)
+    _require_current(db)
+    with db.transaction() as session:
+        rows = cli_support.dead_letters(session, _uuid(connector), limit)
+    for row in rows:
+        typer.echo(
+            f"{row.id}  {row.connector_id}  {row.event_type:<24} {row.subject_key}"
+            f"  #{row.sequence}  attempts={row.attempts}  {row.last_error or ''}"[:240]
+        )
+    typer.echo(f"{len(rows)} dead deliveries")
+
+
+@events_app.command("replay")
+def events_replay(
+    connector: Annotated[str | None, typer.Option(help="Only this connector instance id.")] = None,
+    delivery: Annotated[list[str] | None, typer.Option(help="Only these delivery ids.")] = None,
+) -> None:
+    """Queue dead-lettered deliveries again, with a fresh retry horizon."""
+    settings = _settings()
+    db = _database(settings)
+    _require_current(db)
+    ids = [_required_uuid(d) for d in delivery] if delivery else None
+    with db.transaction() as session:
+        count = cli_support.replay_dead(session, _uuid(connector), ids)
+    typer.echo(f"{count} deliveries queued again")
+
+
+def _uuid(value: str | None) -> uuid.UUID | None:
+    return None if value is None else _required_uuid(value)
+
+
+def _required_uuid(value: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        fail(f"not an id: {value!r}")
 
 
 def main() -> None:  # pragma: no cover - console entry point

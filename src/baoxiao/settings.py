@@ -44,6 +44,19 @@ class Settings(BaseSettings):
     log_json: bool = True
     login_token_hours: int = Field(default=12, ge=1)
     idempotency_hours: int = Field(default=24, ge=1)
+    # Event delivery (integrations.dispatcher); tests scale the delays down.
+    delivery_base_delay_seconds: float = Field(default=5.0, gt=0)
+    delivery_max_delay_seconds: float = Field(default=6 * 3600.0, gt=0)
+    delivery_horizon_hours: float = Field(default=72.0, gt=0)
+    delivery_lease_seconds: float = Field(default=60.0, gt=0)
+    delivery_batch_size: int = Field(default=100, ge=1, le=1000)
+    delivery_concurrency: int = Field(default=16, ge=1, le=256)
+    delivery_poll_seconds: float = Field(default=2.0, gt=0)
+    inbox_retention_days: int = Field(default=30, ge=30)
+    embedded_dispatcher: bool = Field(
+        default=False,
+        description="Deliver events inside the web process (`baoxiao serve` on SQLite).",
+    )
 
     @field_validator("base_currency")
     @classmethod

@@ -32,6 +32,7 @@ class Right(StrEnum):
     ORG_VIEW = "org:view"
     ORG_ADMIN = "org:admin"
     AUDIT_READ = "audit:read"
+    INTEGRATIONS_ADMIN = "integrations:admin"
 
 
 ROLE_RIGHTS: dict[Role, frozenset[Right]] = {
@@ -39,7 +40,13 @@ ROLE_RIGHTS: dict[Role, frozenset[Right]] = {
     Role.MANAGER: frozenset({Right.ORG_VIEW}),
     Role.FINANCE: frozenset({Right.ORG_VIEW, Right.CLAIM_VIEW_ALL, Right.CLAIM_PAY}),
     Role.ADMIN: frozenset(
-        {Right.ORG_VIEW, Right.ORG_ADMIN, Right.CLAIM_VIEW_ALL, Right.AUDIT_READ}
+        {
+            Right.ORG_VIEW,
+            Right.ORG_ADMIN,
+            Right.CLAIM_VIEW_ALL,
+            Right.AUDIT_READ,
+            Right.INTEGRATIONS_ADMIN,
+        }
     ),
 }
 

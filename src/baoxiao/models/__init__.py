@@ -14,6 +14,14 @@ from baoxiao.models.claim import (
     ClaimStatus,
 )
 from baoxiao.models.identity import ApiToken, Role, RoleAssignment, User
+from baoxiao.models.integration import (
+    ConnectorInstance,
+    Delivery,
+    DeliveryStatus,
+    InboxMessage,
+    InboxStatus,
+    WorkerLease,
+)
 from baoxiao.models.org import Company, CostCenter, Department, Employee
 from baoxiao.models.outbox import OutboxEvent
 from baoxiao.models.payment import Payment, PaymentStatus
@@ -30,13 +38,18 @@ __all__ = [
     "ClaimLine",
     "ClaimStatus",
     "Company",
+    "ConnectorInstance",
     "CostCenter",
     "Currency",
+    "Delivery",
+    "DeliveryStatus",
     "Department",
     "Employee",
     "ExchangeRate",
     "ExpenseCategory",
     "IdempotencyRecord",
+    "InboxMessage",
+    "InboxStatus",
     "NumberSequence",
     "OutboxEvent",
     "Payment",
@@ -45,4 +58,5 @@ __all__ = [
     "RoleAssignment",
     "TaskStatus",
     "User",
+    "WorkerLease",
 ]

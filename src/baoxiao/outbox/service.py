@@ -1,25 +1,37 @@
-"""Publish events into the outbox, in the caller's transaction.
+"""Publish events into the outbox, and fan them out to subscriptions, in the caller's
+transaction.
 
-Delivery (dispatcher, retries, connectors) is built on these rows; writing
-them in the same transaction as the change is what makes "nothing lost"
-possible.
+Writing the event, and one Delivery row per subscribed connector instance, in
+the same transaction as the change is what makes "nothing lost" possible: the
+dispatcher (integrations.dispatcher) only ever reads committed rows. Fanning
+out here rather than in a later relay step also fixes the per-subject order at
+the source: event n's deliveries are committed before event n+1 can exist,
+because the caller holds the subject's lock.
 """
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
+from fnmatch import fnmatchcase
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import event as sa_event
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from baoxiao.kernel import wakeup
 from baoxiao.kernel.clock import utcnow
 from baoxiao.kernel.events import DomainEvent
 from baoxiao.kernel.ids import new_ulid
+from baoxiao.models.integration import ConnectorInstance, Delivery
 from baoxiao.models.outbox import OutboxEvent
+
+NOTIFY_CHANNEL = "baoxiao_deliveries"
 
 
 def publish(session: Session, event: DomainEvent, *, at: datetime | None = None) -> OutboxEvent:
-    """Add the event with the next sequence number of its subject.
+    """Add the event with the next sequence number of its subject, and its deliveries.
 
     Callers hold a lock on the subject (the claim row), so sequences of one
     subject never race.
@@ -42,4 +54,59 @@ def publish(session: Session, event: DomainEvent, *, at: datetime | None = None)
         data=event.data,
     )
     session.add(row)
+    fan_out(session, row)
     return row
+
+
+def subscribes(patterns: list[Any], event_type: str) -> bool:
+    """Does a subscription's list of type patterns ("*", "claim.*", exact) match?"""
+    return any(isinstance(p, str) and fnmatchcase(event_type, p) for p in patterns)
+
+
+def fan_out(session: Session, row: OutboxEvent) -> list[Delivery]:
+    """One pending Delivery per enabled connector instance of the company that subscribes."""
+    try:
+        company = uuid.UUID(row.company_id)
+    except ValueError:
+        return []
+    instances = session.scalars(
+        select(ConnectorInstance).where(
+            ConnectorInstance.company_id == company, ConnectorInstance.enabled.is_(True)
+        )
+    ).all()
+    deliveries = [
+        Delivery(
+            connector_id=instance.id,
+            event_id=row.id,
+            event_type=row.type,
+            subject_key=f"{row.subject_type}:{row.subject_id}",
+            sequence=row.sequence,
+            next_attempt_at=row.occurred_at,
+            created_at=row.occurred_at,
+        )
+        for instance in instances
+        if subscribes(instance.event_types, row.type)
+    ]
+    if deliveries:
+        session.add_all(deliveries)
+        announce(session)
+    return deliveries
+
+
+def announce(session: Session) -> None:
+    """Wake dispatchers once this transaction commits: NOTIFY on PostgreSQL (delivered
+    by the server at commit), an in-process signal otherwise. Polling is the fallback."""
+    if session.info.get("baoxiao_announced"):
+        return
+    session.info["baoxiao_announced"] = True
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
+
+    def _after_commit(_session: Session) -> None:
+        wakeup.notify()
+
+    def _after_end(sess: Session, _transaction: Any) -> None:
+        sess.info.pop("baoxiao_announced", None)
+
+    sa_event.listen(session, "after_commit", _after_commit, once=True)
+    sa_event.listen(session, "after_transaction_end", _after_end, once=True)

@@ -1,0 +1,1 @@
+"""Generic webhook connector: Standard Webhooks out, signed callbacks in."""
