@@ -23,7 +23,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from baoxiao.connectors.base import Connector, ConnectorContext, ConnectorError
@@ -197,6 +197,14 @@ class Dispatcher:
             log.info("dispatcher %s stopped", self.owner)
 
     def close(self) -> None:
+        """Finish in-flight calls, hand the SQLite lease back, close connections."""
         self.pool.shutdown(wait=True)
+        if self.db.dialect == "sqlite":
+            with self.db.transaction() as session:
+                session.execute(
+                    delete(WorkerLease).where(
+                        WorkerLease.name == SQLITE_LEASE, WorkerLease.owner == self.owner
+                    )
+                )
         for connector in self._connectors.values():
             connector.close()
