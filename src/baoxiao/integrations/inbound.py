@@ -68,9 +68,10 @@ def receive(
         insert(InboxMessage)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["connector_id", "external_id"])
+        .returning(InboxMessage.id)
     )
-    result = session.execute(stmt)
-    is_new = bool(getattr(result, "rowcount", 0))
+    # RETURNING, not rowcount: the driver's rowcount is not reliable for ON CONFLICT here.
+    is_new = session.execute(stmt).first() is not None
     if is_new:
         announce(session)
     return is_new, event
