@@ -15,12 +15,12 @@ class RetryPolicy:
 
     def delay(self, attempts: int, retry_after: float | None, rng: random.Random) -> float:
         """Full jitter (AWS): uniform(0, min(cap, base * 2**(n-1))), never below the
-        receiver's Retry-After, and never below a tenth of the base so a retry is not
-        immediate."""
+        receiver's Retry-After (even above the cap: the horizon still bounds it), and
+        never below a tenth of the base so a retry is not immediate."""
         ceiling = min(self.max_delay, self.base_delay * 2 ** max(0, attempts - 1))
         delay = max(self.base_delay / 10, rng.uniform(0, ceiling))
         if retry_after is not None:
-            delay = max(delay, min(retry_after, self.max_delay))
+            delay = max(delay, retry_after)
         return delay
 
     def next_attempt(
