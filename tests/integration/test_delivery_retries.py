@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -54,7 +55,7 @@ def running(committing_db: Database, tmp_path: Path) -> Iterator[Dispatcher]:
 
 def attempt_gaps(receiver: Receiver, msg_id: str) -> list[float]:
     times = [r.at for r in receiver.wire if r.webhook_id == msg_id]
-    return [b - a for a, b in zip(times, times[1:], strict=False)]
+    return [b - a for a, b in pairwise(times)]
 
 
 def test_server_errors_back_off_then_deliver(
