@@ -47,10 +47,17 @@ def webhook_instance(
         return company.id, instance.id
 
 
-def publish_events(db: Database, company: uuid.UUID, subjects: int, per_subject: int) -> list[str]:
-    """Publish subjects x per_subject events, interleaved across subjects; returns ids."""
+def publish_events(
+    db: Database,
+    company: uuid.UUID,
+    subjects: int,
+    per_subject: int,
+    claims: list[str] | None = None,
+) -> list[str]:
+    """Publish subjects x per_subject events, interleaved across subjects (new claims
+    unless `claims` continues existing ones); returns the event ids."""
     ids: list[str] = []
-    claims = [str(uuid.uuid4()) for _ in range(subjects)]
+    claims = claims or [str(uuid.uuid4()) for _ in range(subjects)]
     for n in range(per_subject):
         with db.transaction() as session:
             for claim in claims:
