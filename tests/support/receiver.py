@@ -123,10 +123,11 @@ def main() -> None:  # pragma: no cover - used by bench/outbox.py
     port, secret, logfile = int(sys.argv[1]), sys.argv[2], sys.argv[3]
     receiver = Receiver(secret, port)
     original = receiver.handle
+    fh = open(logfile, "a", encoding="utf-8", buffering=1)  # noqa: SIM115 - lives with the process
 
     def logging_handle(headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str]]:
         status, extra = original(headers, body)
-        with receiver.lock, open(logfile, "a", encoding="utf-8") as fh:
+        with receiver.lock:
             fh.write(f"{headers.get('webhook-id')} {time.time():.6f} {status}\n")
         return status, extra
 
