@@ -12,6 +12,7 @@ Run: `make bench-outbox` (BAOXIAO_TEST_PG_URL picks the server, default local).
 from __future__ import annotations
 
 import argparse
+import socket
 import statistics
 import subprocess
 import sys

@@ -74,6 +74,15 @@ def test_admin_configures_a_webhook_and_secrets_never_leave(
         "previous_secret": "********",
     }
     assert patched.json()["name"] == "ERP"
+    with db.transaction() as session:
+        row = session.get(ConnectorInstance, uuid.UUID(created["id"]))
+        assert row is not None and set(row.secrets) == {"secret", "previous_secret"}
+    ended = api.client.patch(
+        f"/api/v1/connectors/{created['id']}",
+        json={"config": {"previous_secret": None}},
+        headers=admin,
+    )
+    assert ended.json()["config"] == created["config"]
 
 
 def test_only_integration_admins_manage_connectors(api: Api, secret: str) -> None:

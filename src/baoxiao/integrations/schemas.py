@@ -29,7 +29,8 @@ class ConnectorCreate(BaseModel):
 
 
 class ConnectorUpdate(BaseModel):
-    """Fields left out stay as they are; secrets left out (or null) are kept."""
+    """Fields left out stay as they are (secrets too); in `config`, null clears an
+    optional field, e.g. `{"previous_secret": null}` ends a secret rotation."""
 
     name: str | None = Field(default=None, min_length=1, max_length=100)
     config: dict[str, Any] | None = None

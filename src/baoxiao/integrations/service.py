@@ -204,10 +204,8 @@ def update(
         instance.disabled_reason = "disabled by an administrator"
     if body.config is not None:
         merged = decrypted_config(box, instance)
-        for field, value in body.config.items():
-            if value is None and field in instance.secrets:
-                continue  # a secret left out or null is kept
-            merged[field] = value
+        # Fields left out keep their value (secrets included); null clears an optional one.
+        merged.update(body.config)
         _store_config(box, instance, connector_class(instance.kind), merged)
     instance.updated_at = utcnow()
     session.flush()
