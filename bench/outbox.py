@@ -39,7 +39,6 @@ from tests.support.workers import Workers, worker_env  # noqa: E402
 
 
 def free_port() -> int:
-    import socket
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
