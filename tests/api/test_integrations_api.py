@@ -97,6 +97,11 @@ def test_only_integration_admins_manage_connectors(api: Api, secret: str) -> Non
     )
     assert response.status_code == 404
     assert response.json()["code"] == "connector_not_found"
+    admin = api.world["admin"].headers
+    assert (
+        api.client.delete(f"/api/v1/connectors/{created['id']}", headers=admin).status_code == 204
+    )
+    assert api.client.get(f"/api/v1/connectors/{created['id']}", headers=admin).status_code == 404
 
 
 @pytest.mark.parametrize(

@@ -49,6 +49,20 @@ EXPECTED_ROUTES = {
     ("GET", "/api/v1/expense-categories"),
     ("GET", "/api/v1/currencies"),
     ("GET", "/api/v1/exchange-rates"),
+    # Integrations (issue #4).
+    ("GET", "/api/v1/connector-kinds"),
+    ("POST", "/api/v1/connectors"),
+    ("GET", "/api/v1/connectors"),
+    ("GET", "/api/v1/connectors/{connector_id}"),
+    ("PATCH", "/api/v1/connectors/{connector_id}"),
+    ("DELETE", "/api/v1/connectors/{connector_id}"),
+    ("POST", "/api/v1/connectors/{connector_id}/test"),
+    ("GET", "/api/v1/connectors/{connector_id}/deliveries"),
+    ("POST", "/api/v1/connectors/{connector_id}/replay"),
+    ("GET", "/api/v1/integrations/monitor"),
+    ("POST", "/api/v1/integrations/{connector_id}/events"),
+    ("GET", "/api/v1/event-types"),
+    ("GET", "/api/v1/event-types/{event_type}"),
 }
 
 
