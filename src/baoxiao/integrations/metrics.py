@@ -1,8 +1,9 @@
 """Prometheus metrics of event delivery, served at /metrics.
 
-Counters and the latency histogram are per process (each worker exports its
-own when run with --metrics-port); backlog and dead-letter gauges are read
-from the database at scrape time, so any API process reports the true totals.
+Backlog and dead-letter gauges are read from the database at scrape time, so
+any API process reports the true totals. Counters and the latency histogram
+are per process: /metrics of the web process shows the embedded dispatcher's
+(SQLite mode); separate `baoxiao worker` processes do not export theirs yet.
 """
 
 from __future__ import annotations
