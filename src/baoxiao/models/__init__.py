@@ -14,9 +14,11 @@ from baoxiao.models.claim import (
     ClaimStatus,
 )
 from baoxiao.models.identity import ApiToken, Role, RoleAssignment, User
+from baoxiao.models.invoice import Invoice, InvoiceStatus
 from baoxiao.models.org import Company, CostCenter, Department, Employee
 from baoxiao.models.outbox import OutboxEvent
 from baoxiao.models.payment import Payment, PaymentStatus
+from baoxiao.models.policy import Outcome, PolicyResult, PolicyStandard, StandardStatus
 
 __all__ = [
     "ApiToken",
@@ -37,12 +39,18 @@ __all__ = [
     "ExchangeRate",
     "ExpenseCategory",
     "IdempotencyRecord",
+    "Invoice",
+    "InvoiceStatus",
     "NumberSequence",
     "OutboxEvent",
+    "Outcome",
     "Payment",
     "PaymentStatus",
+    "PolicyResult",
+    "PolicyStandard",
     "Role",
     "RoleAssignment",
+    "StandardStatus",
     "TaskStatus",
     "User",
 ]
