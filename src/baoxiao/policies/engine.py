@@ -66,8 +66,12 @@ def money(value: Decimal, currency: str) -> str:
     return f"{value.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP)} {currency}"
 
 
+def worst_outcome(outcomes: list[Outcome]) -> Outcome:
+    return max(outcomes, key=ORDER.__getitem__, default=Outcome.PASS)
+
+
 def worst(checks: list[Check]) -> Outcome:
-    return max((c.outcome for c in checks), key=ORDER.__getitem__, default=Outcome.PASS)
+    return worst_outcome([c.outcome for c in checks])
 
 
 def tier_of(rules: StandardRules, city: str | None) -> tuple[str, bool]:
