@@ -15,6 +15,7 @@ from baoxiao.approvals.api import router as approvals_router
 from baoxiao.claims.api import router as claims_router
 from baoxiao.identity.api import router as identity_router
 from baoxiao.identity.deps import idempotency_scope
+from baoxiao.invoices.api import router as invoices_router
 from baoxiao.kernel import problems
 from baoxiao.kernel.db import Database
 from baoxiao.kernel.errors import PayloadTooLarge
@@ -24,6 +25,7 @@ from baoxiao.kernel.storage import LocalStorage
 from baoxiao.migrations import runner
 from baoxiao.org.api import router as org_router
 from baoxiao.payments.api import router as payments_router
+from baoxiao.policies.api import router as policies_router
 from baoxiao.settings import Settings
 
 log = logging.getLogger("baoxiao")
@@ -82,6 +84,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     api = APIRouter(prefix="/api/v1")
     for router in (identity_router, claims_router, approvals_router, payments_router, org_router):
         api.include_router(router)
+    api.include_router(policies_router)
+    api.include_router(invoices_router)
     app.include_router(api)
     problems.install(app)
     app.add_middleware(BodySizeLimit, limit=settings.max_attachment_bytes + MULTIPART_OVERHEAD)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import qrcode
+from PIL import Image
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
@@ -165,6 +166,22 @@ def ofd_package(s: Sample = Sample(), *, embed_xml: bool = False) -> bytes:
         z.writestr("Doc_0/Pages/Page_0/Content.xml", b'<?xml version="1.0"?><ofd:Page/>')
         if embed_xml:
             z.writestr("Doc_0/Attachs/original_invoice.xml", einvoice_xml(s))
+    return out.getvalue()
+
+
+def receipt_image(fmt: str = "PNG") -> bytes:
+    """A tiny real image with no QR code: a plain receipt photo."""
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), "white").save(out, format=fmt)
+    return out.getvalue()
+
+
+def receipt_pdf(text: str = "Taxi receipt 50.00") -> bytes:
+    """A real one-page PDF that is not an invoice."""
+    out = io.BytesIO()
+    page = canvas.Canvas(out)
+    page.drawString(50, 800, text)
+    page.save()
     return out.getvalue()
 
 

@@ -92,5 +92,7 @@ def read_einvoice(root: Element, *, source: str = "xml") -> InvoiceFields:
     return validate(fields)
 
 
-def read_xml(data: bytes) -> InvoiceFields:
-    return read_einvoice(parse_xml(data))
+def read_xml(data: bytes) -> InvoiceFields | None:
+    """Fields of a fully digital invoice; None for well-formed XML of another kind."""
+    root = parse_xml(data)
+    return read_einvoice(root) if local(root.tag) == "EInvoice" else None

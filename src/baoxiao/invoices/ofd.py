@@ -111,8 +111,9 @@ def _from_custom(values: dict[str, str]) -> InvoiceFields:
     return validate(fields)
 
 
-def read_ofd(data: bytes) -> InvoiceFields:
-    """Fields of an OFD e-invoice; hostile or broken packages are refused."""
+def read_ofd(data: bytes) -> InvoiceFields | None:
+    """Fields of an OFD e-invoice (None for an OFD document that is not one); hostile or
+    broken packages are refused."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, ValueError, OSError) as exc:
@@ -131,4 +132,5 @@ def read_ofd(data: bytes) -> InvoiceFields:
                         return read_einvoice(parse_xml(body), source="ofd")
         except (zipfile.BadZipFile, EOFError, OSError, RuntimeError) as exc:
             raise InvoiceUnreadable(kind="OFD package", reason="an entry is damaged") from exc
-    return _from_custom(_custom_datas(root))
+    values = _custom_datas(root)
+    return _from_custom(values) if values.get("invoice_number") else None
