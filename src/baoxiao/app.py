@@ -19,6 +19,7 @@ from baoxiao.identity.api import router as identity_router
 from baoxiao.identity.deps import idempotency_scope
 from baoxiao.integrations.api import router as integrations_router
 from baoxiao.integrations.web import install_metrics
+from baoxiao.invoices.api import router as invoices_router
 from baoxiao.kernel import problems
 from baoxiao.kernel.db import Database
 from baoxiao.kernel.errors import PayloadTooLarge
@@ -28,6 +29,7 @@ from baoxiao.kernel.storage import LocalStorage
 from baoxiao.migrations import runner
 from baoxiao.org.api import router as org_router
 from baoxiao.payments.api import router as payments_router
+from baoxiao.policies.api import router as policies_router
 from baoxiao.settings import Settings
 from baoxiao.worker import EmbeddedDispatcher
 
@@ -103,6 +105,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     for router in (identity_router, claims_router, approvals_router, payments_router, org_router):
         api.include_router(router)
     api.include_router(integrations_router)
+    api.include_router(policies_router)
+    api.include_router(invoices_router)
     app.include_router(api)
     problems.install(app)
     install_metrics(app, db)

@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 
 from tests.api.conftest import LINE, Api
 from tests.support.factories import World
+from tests.support.invoice_samples import receipt_pdf
 
 CLAIMS = "/api/v1/claims"
 BODY = {"reason": "client visit", "lines": [LINE]}
@@ -214,7 +215,7 @@ def test_etag_changes_after_each_change(api: Api, client: TestClient, world: Wor
     changed(client.delete(f"{CLAIMS}/{cid}/lines/{line_id}", headers=h))
     attachment = client.post(
         f"{CLAIMS}/{cid}/attachments",
-        files={"file": ("r.pdf", b"%PDF-1.4 receipt", "application/pdf")},
+        files={"file": ("r.pdf", receipt_pdf(), "application/pdf")},
         headers=h,
     )
     changed(attachment)

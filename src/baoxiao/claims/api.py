@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Header, Query, Request, Response, UploadFile, status
@@ -16,6 +17,7 @@ from baoxiao.claims.errors import AttachmentTooLarge
 from baoxiao.claims.schemas import (
     ActivityRead,
     AttachmentRead,
+    AttachmentUploadRead,
     ClaimCreate,
     ClaimLineCreate,
     ClaimLineRead,
@@ -29,9 +31,16 @@ from baoxiao.claims.schemas import (
 )
 from baoxiao.identity.deps import CurrentPrincipal, DbSession
 from baoxiao.identity.principal import Principal
+from baoxiao.invoices import service as invoices
+from baoxiao.invoices.schemas import InvoiceAttach, InvoiceBrief
 from baoxiao.kernel.routing import TransactionalRoute
 from baoxiao.models.catalog import in_minor_units
 from baoxiao.models.claim import Claim, ClaimLine
+from baoxiao.models.invoice import Invoice
+from baoxiao.models.policy import Outcome, PolicyResult
+from baoxiao.policies import service as policies
+from baoxiao.policies.engine import worst_outcome
+from baoxiao.policies.schemas import PolicyCheckRead, PolicySummary
 
 router = APIRouter(prefix="/claims", route_class=TransactionalRoute, tags=["claims"])
 IfMatch = Annotated[str | None, Header(alias="If-Match", description="ETag from a previous read.")]
@@ -56,7 +65,29 @@ def _summary(session: Session, claim: Claim) -> ClaimSummary:
     )
 
 
-def _line(session: Session, line: ClaimLine) -> ClaimLineRead:
+def _check(result: PolicyResult) -> PolicyCheckRead:
+    return PolicyCheckRead(
+        rule=result.rule,
+        outcome=result.outcome,
+        message_en=result.message_en,
+        message_zh=result.message_zh,
+        trace_en=str(result.trace.get("en", "")),
+        trace_zh=str(result.trace.get("zh", "")),
+        standard_version=result.standard_version,
+    )
+
+
+def _money(session: Session, amount: Decimal | None, currency: str) -> Decimal | None:
+    return None if amount is None else in_minor_units(session, amount, currency)
+
+
+def _line(
+    session: Session,
+    line: ClaimLine,
+    invoice: Invoice | None = None,
+    checks: list[PolicyResult] | None = None,
+) -> ClaimLineRead:
+    base = line.claim.currency
     return ClaimLineRead(
         id=line.id,
         position=line.position,
@@ -70,6 +101,14 @@ def _line(session: Session, line: ClaimLine) -> ClaimLineRead:
         amount_base=in_minor_units(session, line.amount_base, line.claim.currency),
         description=line.description,
         city=line.city,
+        days=line.days,
+        justification=line.justification,
+        capped_from=_money(session, line.capped_from, base),
+        seller_name=line.seller_name,
+        tax_amount=_money(session, line.tax_amount, "CNY"),
+        deductible_tax=_money(session, line.deductible_tax, "CNY"),
+        invoice=InvoiceBrief.model_validate(invoice) if invoice else None,
+        policy=[_check(r) for r in checks or []],
     )
 
 
@@ -78,6 +117,9 @@ def claim_read(
 ) -> ClaimRead:
     session.flush()  # the version (and so the ETag) is final once flushed
     response.headers["ETag"] = claim.etag
+    results = policies.results_for(session, claim)
+    on_lines = invoices.invoices_of(session, claim)
+    outcomes = [Outcome(r.outcome) for r in results]
     return ClaimRead(
         **_summary(session, claim).model_dump(),
         company_id=claim.company_id,
@@ -85,8 +127,19 @@ def claim_read(
         updated_at=claim.updated_at,
         approved_at=claim.approved_at,
         paid_at=claim.paid_at,
-        lines=[_line(session, line) for line in claim.lines],
+        lines=[
+            _line(
+                session, line, on_lines.get(line.id), [r for r in results if r.line_id == line.id]
+            )
+            for line in claim.lines
+        ],
         attachments=[AttachmentRead.model_validate(a) for a in claim.attachments],
+        policy=PolicySummary(
+            outcome=worst_outcome(outcomes).value,
+            warnings=outcomes.count(Outcome.WARN),
+            blocks=outcomes.count(Outcome.BLOCK),
+            standard_version=results[0].standard_version if results else None,
+        ),
         allowed_actions=service.allowed_actions(session, principal, claim),
     )
 
@@ -194,8 +247,40 @@ def remove_line(
     return claim_read(session, principal, claim, response)
 
 
+@router.put("/{claim_id}/lines/{line_id}/invoice", response_model=ClaimRead)
+def attach_invoice(
+    claim_id: uuid.UUID,
+    line_id: uuid.UUID,
+    body: InvoiceAttach,
+    principal: CurrentPrincipal,
+    session: DbSession,
+    response: Response,
+    if_match: IfMatch = None,
+) -> ClaimRead:
+    """Back a line with an invoice (from an upload, a QR text or fields); 409
+    invoice_duplicate when it already backs another live line of the company."""
+    claim = service.attach_invoice(session, principal, claim_id, line_id, body, if_match)
+    return claim_read(session, principal, claim, response)
+
+
+@router.delete("/{claim_id}/lines/{line_id}/invoice", response_model=ClaimRead)
+def detach_invoice(
+    claim_id: uuid.UUID,
+    line_id: uuid.UUID,
+    principal: CurrentPrincipal,
+    session: DbSession,
+    response: Response,
+    if_match: IfMatch = None,
+) -> ClaimRead:
+    """Drop the line's invoice; it is released for other use."""
+    claim = service.detach_invoice(session, principal, claim_id, line_id, if_match)
+    return claim_read(session, principal, claim, response)
+
+
 @router.post(
-    "/{claim_id}/attachments", response_model=AttachmentRead, status_code=status.HTTP_201_CREATED
+    "/{claim_id}/attachments",
+    response_model=AttachmentUploadRead,
+    status_code=status.HTTP_201_CREATED,
 )
 async def add_attachment(
     claim_id: uuid.UUID,
@@ -206,7 +291,8 @@ async def add_attachment(
     line_id: Annotated[uuid.UUID | None, Form()] = None,
     if_match: IfMatch = None,
 ) -> AttachmentRead:
-    """Upload a receipt; its type is decided from its bytes, not from the client."""
+    """Upload a receipt; its type is decided from its bytes, not from the client. An invoice
+    in it (QR, PDF, XML, OFD) is read into the registry, and backs the line if one is given."""
     limit: int = request.app.state.settings.max_attachment_bytes
     chunks: list[bytes] = []
     size = 0
@@ -215,7 +301,7 @@ async def add_attachment(
         if size > limit:
             raise AttachmentTooLarge(limit=limit)
         chunks.append(chunk)
-    attachment = await run_in_threadpool(
+    upload = await run_in_threadpool(
         service.add_attachment,
         session,
         principal,
@@ -227,7 +313,11 @@ async def add_attachment(
         line_id=line_id,
         if_match=if_match,
     )
-    return AttachmentRead.model_validate(attachment)
+    return AttachmentUploadRead(
+        **AttachmentRead.model_validate(upload.attachment).model_dump(),
+        invoice=InvoiceBrief.model_validate(upload.invoice) if upload.invoice else None,
+        same_file=upload.same_file,
+    )
 
 
 @router.get("/{claim_id}/attachments/{attachment_id}", response_model=AttachmentRead)

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from baoxiao.audit.service import record as audit
+from baoxiao.invoices.service import follow_transition as invoices_follow
 from baoxiao.kernel.clock import utcnow
 from baoxiao.kernel.events import DomainEvent
 from baoxiao.models.claim import Claim, ClaimAction, ClaimActivity
@@ -42,6 +43,7 @@ def apply(
         to_status=claim.status,
         extra=extra,
     )
+    invoices_follow(session, claim, action, actor=actor)
     if event is not None:
         if extra:
             event = DomainEvent(

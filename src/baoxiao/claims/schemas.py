@@ -9,6 +9,9 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from baoxiao.invoices.schemas import InvoiceBrief, SameFile
+from baoxiao.policies.schemas import PolicyCheckRead, PolicySummary
+
 Text500 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 CurrencyCode = Annotated[
@@ -33,6 +36,12 @@ class ClaimLineCreate(_In):
     )
     description: Text500 = ""
     city: str | None = Field(default=None, max_length=100)
+    days: int | None = Field(
+        default=None, ge=1, le=366, description="Nights (hotel) or days (per-diem) covered."
+    )
+    justification: Text500 | None = Field(
+        default=None, description="Why an amount over the standard should be kept."
+    )
 
     @model_validator(mode="after")
     def _one_category(self) -> ClaimLineCreate:
@@ -50,6 +59,8 @@ class ClaimLineUpdate(_In):
     exchange_rate: Decimal | None = None
     description: Text500 | None = None
     city: str | None = Field(default=None, max_length=100)
+    days: int | None = Field(default=None, ge=1, le=366)
+    justification: Text500 | None = None
 
 
 class ClaimCreate(_In):
@@ -91,6 +102,14 @@ class ClaimLineRead(BaseModel):
     amount_base: Decimal
     description: str
     city: str | None
+    days: int | None
+    justification: str | None
+    capped_from: Decimal | None = Field(description="The amount before the standard capped it.")
+    seller_name: str | None
+    tax_amount: Decimal | None
+    deductible_tax: Decimal | None = Field(description="Input VAT the company may deduct.")
+    invoice: InvoiceBrief | None
+    policy: list[PolicyCheckRead] = Field(description="The expense standard's checks.")
 
 
 class AttachmentRead(BaseModel):
@@ -103,6 +122,11 @@ class AttachmentRead(BaseModel):
     size: int
     sha256: str
     created_at: datetime
+
+
+class AttachmentUploadRead(AttachmentRead):
+    invoice: InvoiceBrief | None = Field(description="The invoice read from the file, if any.")
+    same_file: SameFile
 
 
 class ClaimSummary(BaseModel):
@@ -128,6 +152,7 @@ class ClaimRead(ClaimSummary):
     paid_at: datetime | None
     lines: list[ClaimLineRead]
     attachments: list[AttachmentRead]
+    policy: PolicySummary
     allowed_actions: list[str] = Field(description="What the caller may do next.")
 
 

@@ -34,6 +34,11 @@ from baoxiao.claims.errors import (
 from baoxiao.claims.schemas import ClaimCreate, ClaimLineCreate, ClaimLineUpdate, ClaimUpdate
 from baoxiao.identity import permissions
 from baoxiao.identity.principal import Principal
+from baoxiao.invoices import qr as invoice_qr
+from baoxiao.invoices import service as invoices
+from baoxiao.invoices.errors import InvoiceInvalid
+from baoxiao.invoices.fields import InvoiceFields, validate
+from baoxiao.invoices.schemas import InvoiceAttach, SameFile
 from baoxiao.kernel import sequences
 from baoxiao.kernel.clock import utcnow
 from baoxiao.kernel.errors import BadRequest, Forbidden, PreconditionFailed, ValidationFailed
@@ -42,7 +47,9 @@ from baoxiao.kernel.money import MoneyError, check_amount, check_rate, convert
 from baoxiao.kernel.storage import LocalStorage
 from baoxiao.models.catalog import Currency, ExpenseCategory, rate_on
 from baoxiao.models.claim import Attachment, Claim, ClaimAction, ClaimActivity, ClaimLine
+from baoxiao.models.invoice import Invoice
 from baoxiao.models.org import Company, CostCenter, Department, Employee
+from baoxiao.policies import service as policies
 
 MAX_LIMIT = 100
 
@@ -174,6 +181,8 @@ def _add_line(session: Session, claim: Claim, data: ClaimLineCreate, index: int)
         amount_base=values.amount_base,
         description=values.description,
         city=values.city,
+        days=data.days,
+        justification=data.justification,
     )
     line.category = category
     claim.lines.append(line)
@@ -183,6 +192,12 @@ def _add_line(session: Session, claim: Claim, data: ClaimLineCreate, index: int)
 def _touch(claim: Claim) -> None:
     claim.recompute_total()
     claim.updated_at = utcnow()
+
+
+def _recheck(session: Session, claim: Claim) -> None:
+    """Run the expense standard over the claim again (it may cap lines and change the total)."""
+    session.flush()
+    policies.evaluate_claim(session, claim)
 
 
 # ---- commands ------------------------------------------------------------
@@ -219,6 +234,8 @@ def create_draft(session: Session, principal: Principal, data: ClaimCreate) -> C
         _add_line(session, claim, line, index)
     claim.recompute_total()
     session.flush()
+    if claim.lines:
+        _recheck(session, claim)
     lifecycle.note(
         session,
         claim,
@@ -281,7 +298,7 @@ def add_line(
     claim = _editable(session, principal, claim_id, if_match)
     line = _add_line(session, claim, data, len(claim.lines))
     _touch(claim)
-    session.flush()
+    _recheck(session, claim)
     lifecycle.note(
         session,
         claim,
@@ -300,27 +317,19 @@ def _line(claim: Claim, line_id: uuid.UUID) -> ClaimLine:
     raise LineNotFound()
 
 
-def update_line(
-    session: Session,
-    principal: Principal,
-    claim_id: uuid.UUID,
-    line_id: uuid.UUID,
-    data: ClaimLineUpdate,
-    if_match: str | None,
-) -> ClaimLine:
-    """Change a line; unchanged fields keep their values."""
-    claim = _editable(session, principal, claim_id, if_match)
-    line = _line(claim, line_id)
-    merged = {
+def _reprice(session: Session, claim: Claim, line: ClaimLine, changes: dict[str, object]) -> None:
+    """Apply changes to a line and price it again; unchanged fields keep their values."""
+    merged: dict[str, object] = {
         "category_id": line.category_id,
         "expense_date": line.expense_date,
         "amount": line.amount,
         "currency": line.currency,
         "description": line.description,
         "city": line.city,
+        "days": line.days,
+        "justification": line.justification,
         "exchange_rate": line.exchange_rate if line.rate_source == "manual" else None,
     }
-    changes = data.model_dump(exclude_unset=True)
     if "category_code" in changes:
         merged.pop("category_id")
     merged.update(changes)
@@ -339,7 +348,24 @@ def update_line(
         values.description,
         values.city,
     )
+    line.days, line.justification, line.capped_from = full.days, full.justification, None
+
+
+def update_line(
+    session: Session,
+    principal: Principal,
+    claim_id: uuid.UUID,
+    line_id: uuid.UUID,
+    data: ClaimLineUpdate,
+    if_match: str | None,
+) -> ClaimLine:
+    """Change a line; unchanged fields keep their values."""
+    claim = _editable(session, principal, claim_id, if_match)
+    line = _line(claim, line_id)
+    changes = data.model_dump(exclude_unset=True)
+    _reprice(session, claim, line, changes)
     _touch(claim)
+    _recheck(session, claim)
     lifecycle.note(
         session,
         claim,
@@ -364,8 +390,10 @@ def remove_line(
     for attachment in claim.attachments:
         if attachment.line_id == line.id:
             attachment.line_id = None
+    invoices.release_line(session, principal, line)
     claim.lines.remove(line)
     _touch(claim)
+    _recheck(session, claim)
     lifecycle.note(
         session,
         claim,
@@ -388,11 +416,10 @@ def add_attachment(
     max_bytes: int,
     line_id: uuid.UUID | None,
     if_match: str | None,
-) -> Attachment:
-    """Store a receipt after checking its size and its real type."""
+) -> Upload:
+    """Store a receipt after checking its size and its real type; read the invoice in it."""
     claim = _editable(session, principal, claim_id, if_match)
-    if line_id is not None:
-        _line(claim, line_id)
+    line = _line(claim, line_id) if line_id is not None else None
     if len(data) > max_bytes:
         raise AttachmentTooLarge(limit=max_bytes)
     if not data:
@@ -415,15 +442,23 @@ def add_attachment(
     claim.attachments.append(attachment)
     _touch(claim)
     session.flush()
+    invoice = invoices.receive_file(session, principal, claim, attachment, data)
+    if invoice is not None and line is not None:
+        back_line_with(session, principal, claim, line, invoice, fill=True)
+    _recheck(session, claim)
     lifecycle.note(
         session,
         claim,
         "claim:add_attachment",
         actor=principal.actor,
         actor_user_id=principal.user_id,
-        extra={"attachment_id": str(attachment.id), "sha256": attachment.sha256},
+        extra={
+            "attachment_id": str(attachment.id),
+            "sha256": attachment.sha256,
+            "invoice_key": invoice.invoice_key if invoice else None,
+        },
     )
-    return attachment
+    return Upload(attachment, invoice, invoices.same_file(session, principal, attachment))
 
 
 def remove_attachment(
@@ -440,6 +475,7 @@ def remove_attachment(
         raise AttachmentNotFound()
     claim.attachments.remove(attachment)
     _touch(claim)
+    _recheck(session, claim)
     lifecycle.note(
         session,
         claim,
@@ -447,6 +483,112 @@ def remove_attachment(
         actor=principal.actor,
         actor_user_id=principal.user_id,
         extra={"attachment_id": str(attachment_id), "sha256": attachment.sha256},
+    )
+    return claim
+
+
+@dataclass
+class Upload:
+    attachment: Attachment
+    invoice: Invoice | None
+    same_file: SameFile
+
+
+def fill_line(session: Session, claim: Claim, line: ClaimLine, invoice: Invoice) -> None:
+    """Copy what the invoice says onto the line: amount (tax included), date, tax, seller."""
+    changes: dict[str, object] = {}
+    if invoice.total_amount is not None:
+        changes.update(amount=invoice.total_amount, currency="CNY", exchange_rate=None)
+    if invoice.issue_date is not None:
+        changes["expense_date"] = invoice.issue_date
+    if changes:
+        _reprice(session, claim, line, changes)
+    line.seller_name = invoice.seller_name
+    line.tax_amount = invoice.tax_amount
+
+
+def back_line_with(
+    session: Session,
+    principal: Principal,
+    claim: Claim,
+    line: ClaimLine,
+    invoice: Invoice,
+    *,
+    fill: bool,
+) -> Invoice:
+    """The invoice backs the line from now on (409 invoice_duplicate if it backs another)."""
+    invoices.attach(session, principal, claim, line, invoice)
+    if fill:
+        fill_line(session, claim, line, invoice)
+    line.deductible_tax = invoice.deductible_tax
+    if invoice.attachment_id is not None:
+        for attachment in claim.attachments:
+            if attachment.id == invoice.attachment_id:
+                attachment.line_id = line.id
+    _touch(claim)
+    return invoice
+
+
+def attach_invoice(
+    session: Session,
+    principal: Principal,
+    claim_id: uuid.UUID,
+    line_id: uuid.UUID,
+    data: InvoiceAttach,
+    if_match: str | None,
+) -> Claim:
+    """Back a line with an invoice read from an attachment, a QR text or typed fields."""
+    claim = _editable(session, principal, claim_id, if_match)
+    line = _line(claim, line_id)
+    if data.attachment_id is not None:
+        if not any(a.id == data.attachment_id for a in claim.attachments):
+            raise AttachmentNotFound()
+        found = invoices.received_from(session, claim, data.attachment_id)
+        if found is None:
+            raise InvoiceInvalid(reason="no invoice could be read from that attachment")
+        invoice = found
+    else:
+        if data.qr_payload is not None:
+            fields = invoice_qr.parse_payload(data.qr_payload)
+        else:
+            assert data.fields is not None
+            fields = validate(InvoiceFields(**data.fields.model_dump(), source="manual"))
+        invoice = invoices.receive_fields(session, principal, claim, fields)
+    back_line_with(session, principal, claim, line, invoice, fill=data.fill_line)
+    _recheck(session, claim)
+    lifecycle.note(
+        session,
+        claim,
+        "claim:attach_invoice",
+        actor=principal.actor,
+        actor_user_id=principal.user_id,
+        extra={"line_id": str(line.id), "invoice_key": invoice.invoice_key},
+    )
+    return claim
+
+
+def detach_invoice(
+    session: Session,
+    principal: Principal,
+    claim_id: uuid.UUID,
+    line_id: uuid.UUID,
+    if_match: str | None,
+) -> Claim:
+    """The line no longer relies on its invoice; the invoice is released."""
+    claim = _editable(session, principal, claim_id, if_match)
+    line = _line(claim, line_id)
+    invoices.release_line(session, principal, line)
+    line.deductible_tax = line.tax_amount = None
+    line.seller_name = None
+    _touch(claim)
+    _recheck(session, claim)
+    lifecycle.note(
+        session,
+        claim,
+        "claim:detach_invoice",
+        actor=principal.actor,
+        actor_user_id=principal.user_id,
+        extra={"line_id": str(line.id)},
     )
     return claim
 
@@ -460,6 +602,9 @@ def submit(
     check_if_match(claim, if_match)
     if not claim.lines:
         raise ClaimEmpty()
+    if claim.can(ClaimAction.SUBMIT):  # otherwise lifecycle.apply answers invalid_transition
+        invoices.reacquire_for_submit(session, principal, claim)
+        policies.enforce_for_submit(session, claim)
     claim.recompute_total()
     lifecycle.apply(
         session, claim, ClaimAction.SUBMIT, actor=principal.actor, actor_user_id=principal.user_id

@@ -33,12 +33,22 @@ class Right(StrEnum):
     ORG_ADMIN = "org:admin"
     AUDIT_READ = "audit:read"
     INTEGRATIONS_ADMIN = "integrations:admin"
+    POLICY_MANAGE = "policy:manage"  # expense standards: draft, dry-run, publish
+    INVOICE_MANAGE = "invoice:manage"  # the invoice registry: list, void
 
 
 ROLE_RIGHTS: dict[Role, frozenset[Right]] = {
     Role.EMPLOYEE: frozenset({Right.ORG_VIEW}),
     Role.MANAGER: frozenset({Right.ORG_VIEW}),
-    Role.FINANCE: frozenset({Right.ORG_VIEW, Right.CLAIM_VIEW_ALL, Right.CLAIM_PAY}),
+    Role.FINANCE: frozenset(
+        {
+            Right.ORG_VIEW,
+            Right.CLAIM_VIEW_ALL,
+            Right.CLAIM_PAY,
+            Right.POLICY_MANAGE,
+            Right.INVOICE_MANAGE,
+        }
+    ),
     Role.ADMIN: frozenset(
         {
             Right.ORG_VIEW,
@@ -46,6 +56,8 @@ ROLE_RIGHTS: dict[Role, frozenset[Right]] = {
             Right.CLAIM_VIEW_ALL,
             Right.AUDIT_READ,
             Right.INTEGRATIONS_ADMIN,
+            Right.POLICY_MANAGE,
+            Right.INVOICE_MANAGE,
         }
     ),
 }

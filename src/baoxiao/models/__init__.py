@@ -22,9 +22,11 @@ from baoxiao.models.integration import (
     InboxStatus,
     WorkerLease,
 )
+from baoxiao.models.invoice import Invoice, InvoiceStatus
 from baoxiao.models.org import Company, CostCenter, Department, Employee
 from baoxiao.models.outbox import OutboxEvent
 from baoxiao.models.payment import Payment, PaymentStatus
+from baoxiao.models.policy import Outcome, PolicyResult, PolicyStandard, StandardStatus
 
 __all__ = [
     "ApiToken",
@@ -50,12 +52,18 @@ __all__ = [
     "IdempotencyRecord",
     "InboxMessage",
     "InboxStatus",
+    "Invoice",
+    "InvoiceStatus",
     "NumberSequence",
     "OutboxEvent",
+    "Outcome",
     "Payment",
     "PaymentStatus",
+    "PolicyResult",
+    "PolicyStandard",
     "Role",
     "RoleAssignment",
+    "StandardStatus",
     "TaskStatus",
     "User",
     "WorkerLease",

@@ -210,6 +210,15 @@ class ClaimLine(Base):
     amount_base: Mapped[Decimal]
     description: Mapped[str] = mapped_column(String(500), default="")
     city: Mapped[str | None] = mapped_column(String(100))
+    # Policies (issue #8): nights or days a hotel / per-diem line covers, the claimant's
+    # reason for keeping an over-cap amount, and the amount before a standard capped it.
+    days: Mapped[int | None]
+    justification: Mapped[str | None] = mapped_column(String(500))
+    capped_from: Mapped[Decimal | None]
+    # Invoices (issue #8): filled from the invoice backing the line; input VAT kept apart.
+    seller_name: Mapped[str | None] = mapped_column(String(200))
+    tax_amount: Mapped[Decimal | None]
+    deductible_tax: Mapped[Decimal | None]
 
     claim: Mapped[Claim] = relationship(back_populates="lines")
     category: Mapped[ExpenseCategory] = relationship()

@@ -1,0 +1,1 @@
+"""Expense standards: versioned rule documents, a pure rules engine, stored results."""
