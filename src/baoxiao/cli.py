@@ -10,8 +10,10 @@ import uvicorn
 from sqlalchemy import text
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 
+from baoxiao.approvals.tasks import run_timers
 from baoxiao.audit import service as audit
 from baoxiao.demo.seed import DEMO_LOGINS, DEMO_PASSWORD, seed
+from baoxiao.kernel.clock import utcnow
 from baoxiao.kernel.db import Database
 from baoxiao.kernel.logging import configure_logging
 from baoxiao.migrations import runner
@@ -20,6 +22,8 @@ from baoxiao.settings import Settings
 app = typer.Typer(help="Baoxiao expense reimbursement.", no_args_is_help=True, add_completion=False)
 audit_app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
+approvals_app = typer.Typer(help="Approval flows and tasks.", no_args_is_help=True)
+app.add_typer(approvals_app, name="approvals")
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
@@ -143,6 +147,18 @@ def audit_verify() -> None:
         err=True,
     )
     raise typer.Exit(1)
+
+
+@approvals_app.command("run-timers")
+def approvals_run_timers() -> None:
+    """Send due approval reminders and escalate overdue tasks (run it from cron or the worker)."""
+    settings = _settings()
+    db = _database(settings)
+    _require_current(db)
+    with db.transaction() as session:
+        result = run_timers(session, utcnow())
+    db.dispose()
+    typer.echo(f"reminded {result.reminded} task(s), escalated {result.escalated} task(s)")
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -24,9 +24,14 @@ class DbOrgView:
     @staticmethod
     def _info(emp: Employee) -> PersonInfo:
         return PersonInfo(
-            emp.id, emp.name, emp.employee_no, emp.manager_id, emp.department_id, emp.grade,
+            emp.id,
+            emp.name,
+            emp.employee_no,
+            emp.manager_id,
+            emp.department_id,
+            emp.grade,
             emp.active,
-        )  # fmt: skip
+        )
 
     def person(self, person_id: uuid.UUID) -> PersonInfo | None:
         if person_id not in self._people:

@@ -138,9 +138,15 @@ def start_route(session: Session, claim: Claim, *, actor: str) -> None:
             )
     for person in route.cc:
         cc = runtime.new_task(
-            claim, round_no, 0, "cc", assignee_id=person, kind=TaskKind.CC,
-            status=TaskStatus.NOTIFIED, instance_id=instance.id,
-        )  # fmt: skip
+            claim,
+            round_no,
+            0,
+            "cc",
+            assignee_id=person,
+            kind=TaskKind.CC,
+            status=TaskStatus.NOTIFIED,
+            instance_id=instance.id,
+        )
         session.add(cc)
         session.flush()
         publish(session, runtime.task_event("approval.cc", cc, claim))
@@ -277,12 +283,19 @@ def _return_to_step(session: Session, claim: Claim, task: ApprovalTask, target: 
             old.status = TaskStatus.CANCELLED
         session.add(
             runtime.new_task(
-                claim, old.round, old.step, old.step_name, assignee_id=old.assignee_id,
-                candidate_role=old.candidate_role, acting_for_id=old.acting_for_id,
-                mode=old.mode, status=TaskStatus.WAITING, instance_id=old.instance_id,
+                claim,
+                old.round,
+                old.step,
+                old.step_name,
+                assignee_id=old.assignee_id,
+                candidate_role=old.candidate_role,
+                acting_for_id=old.acting_for_id,
+                mode=old.mode,
+                status=TaskStatus.WAITING,
+                instance_id=old.instance_id,
                 origin="return_to_node",
             )
-        )  # fmt: skip
+        )
     for old in redo:  # earlier decisions in the redone part no longer count
         if old.status == TaskStatus.APPROVED:
             old.status = TaskStatus.CANCELLED
@@ -325,9 +338,13 @@ def decide(
         actor=principal.actor,
         actor_user_id=principal.user_id,
         comment=comment,
-        extra={"task_id": str(task.id), "step_name": task.step_name, "lines": changed,
-               "return_to": return_to},
-    )  # fmt: skip
+        extra={
+            "task_id": str(task.id),
+            "step_name": task.step_name,
+            "lines": changed,
+            "return_to": return_to,
+        },
+    )
     if decision == "approve":
         if task.mode == "any":
             for other in runtime.round_tasks(session, claim):
@@ -345,7 +362,11 @@ def decide(
         instance.status = "rejected" if decision == "reject" else "returned"
     action = ClaimAction.REJECT if decision == "reject" else ClaimAction.RETURN
     lifecycle.apply(
-        session, claim, action, actor=principal.actor, actor_user_id=principal.user_id,
+        session,
+        claim,
+        action,
+        actor=principal.actor,
+        actor_user_id=principal.user_id,
         comment=comment,
-    )  # fmt: skip
+    )
     return task

@@ -188,10 +188,16 @@ def upgrade() -> None:
 
     with op.batch_alter_table("approval_tasks", schema=None) as batch_op:
         batch_op.add_column(sa.Column("instance_id", sa.Uuid(), nullable=True))
-        batch_op.add_column(sa.Column("kind", sa.String(length=16), nullable=False, server_default="approve"))
-        batch_op.add_column(sa.Column("mode", sa.String(length=8), nullable=False, server_default="all"))
+        batch_op.add_column(
+            sa.Column("kind", sa.String(length=16), nullable=False, server_default="approve")
+        )
+        batch_op.add_column(
+            sa.Column("mode", sa.String(length=8), nullable=False, server_default="all")
+        )
         batch_op.add_column(sa.Column("acting_for_id", sa.Uuid(), nullable=True))
-        batch_op.add_column(sa.Column("origin", sa.String(length=16), nullable=False, server_default="route"))
+        batch_op.add_column(
+            sa.Column("origin", sa.String(length=16), nullable=False, server_default="route")
+        )
         batch_op.add_column(
             sa.Column("remind_at", baoxiao.kernel.types.UTCDateTime(), nullable=True)
         )
