@@ -182,12 +182,12 @@ def resolve(flow: FlowDefinition, facts: Facts, org: OrgView, at: datetime) -> R
         traces.append(trace)
         if not _condition_holds(node, facts, trace):
             continue
-        candidates = [c for sel in node.approvers for c in select(sel, facts, org, node.mode)]
+        candidates = [c for sel in node.approvers for c in select(sel, facts, org)]
         assignees = _apply_rules(candidates, facts, org, at, earlier, flow, trace)
         if not assignees:
             assignees = _fallback(node, facts, org, earlier, trace)
         for sel in node.cc:
-            for cand in select(sel, facts, org, "countersign"):
+            for cand in select(sel, facts, org, expand_roles=True):
                 if cand.employee_id and cand.employee_id not in cc:
                     cc.append(cand.employee_id)
                     trace.cc.append(cand.employee_id)

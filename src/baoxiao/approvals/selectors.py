@@ -83,8 +83,10 @@ def _department_heads(org: OrgView, dept_id: uuid.UUID | None, levels: int) -> l
     return out
 
 
-def select(sel: Selector, facts: Facts, org: OrgView, mode: str) -> list[Candidate]:
-    """The people (or the role pool) a selector names for this claim."""
+def select(
+    sel: Selector, facts: Facts, org: OrgView, *, expand_roles: bool = False
+) -> list[Candidate]:
+    """The people (or the role pool, one party) a selector names for this claim."""
     if sel.type == "user":
         person = org.find_person(sel.user or "")
         ok = person is not None and person.active
@@ -94,7 +96,7 @@ def select(sel: Selector, facts: Facts, org: OrgView, mode: str) -> list[Candida
         holders = org.role_holders(role) - {facts.claimant_id}
         if not holders:
             return []
-        if mode == "countersign":
+        if expand_roles:  # CC: everyone holding the role is told
             return [Candidate(h, None, f"holds role {role}") for h in sorted(holders)]
         return [Candidate(None, role, f"any holder of role {role} in the company")]
     if sel.type == "manager":
