@@ -18,10 +18,18 @@ def pid(n: int) -> uuid.UUID:
     return uuid.UUID(int=n)
 
 
-def person(n: int, manager: int | None, dept: int | None = None, grade: str = "P5",
-           active: bool = True) -> PersonInfo:  # fmt: skip
-    return PersonInfo(pid(n), f"p{n}", f"E{n:04d}", pid(manager) if manager else None,
-                      pid(1000 + dept) if dept else None, grade, active)  # fmt: skip
+def person(
+    n: int, manager: int | None, dept: int | None = None, grade: str = "P5", active: bool = True
+) -> PersonInfo:
+    return PersonInfo(
+        pid(n),
+        f"p{n}",
+        f"E{n:04d}",
+        pid(manager) if manager else None,
+        pid(1000 + dept) if dept else None,
+        grade,
+        active,
+    )
 
 
 def chain_org(**extra: Any) -> InMemoryOrg:
@@ -29,8 +37,15 @@ def chain_org(**extra: Any) -> InMemoryOrg:
 
     Departments: 1001 HQ (head 1) <- 1002 RD (head 2) <- 1003 PLAT (head 3).
     """
-    people = [person(1, None, 1, "M3"), person(2, 1, 2, "M2"), person(3, 2, 3, "M1"),
-              person(4, 3, 3), person(5, 1, 1), person(6, 1, 1), person(7, 3, 3)]  # fmt: skip
+    people = [
+        person(1, None, 1, "M3"),
+        person(2, 1, 2, "M2"),
+        person(3, 2, 3, "M1"),
+        person(4, 3, 3),
+        person(5, 1, 1),
+        person(6, 1, 1),
+        person(7, 3, 3),
+    ]
     depts = {
         pid(1001): DeptInfo(pid(1001), "HQ", None, pid(1)),
         pid(1002): DeptInfo(pid(1002), "RD", pid(1001), pid(2)),
@@ -46,8 +61,13 @@ def chain_org(**extra: Any) -> InMemoryOrg:
     return org
 
 
-def facts(claimant: int = 4, total: str = "100", dept: int | None = 1003,
-          categories: tuple[str, ...] = ("TAXI",), **activation: Any) -> Facts:  # fmt: skip
+def facts(
+    claimant: int = 4,
+    total: str = "100",
+    dept: int | None = 1003,
+    categories: tuple[str, ...] = ("TAXI",),
+    **activation: Any,
+) -> Facts:
     act: dict[str, Any] = {
         "claim": {"total": float(total), "categories": list(categories), "type": "general"},
         "claimant": {"grade": "P5"},
@@ -56,8 +76,18 @@ def facts(claimant: int = 4, total: str = "100", dept: int | None = 1003,
         "budget": {"status": "unknown"},
     }
     act.update(activation)
-    return Facts(None, pid(claimant), pid(dept) if dept else None, pid(2001), Decimal(total),
-                 "general", frozenset(categories), ("PLAT", "RD", "HQ"), "CC1", act)  # fmt: skip
+    return Facts(
+        None,
+        pid(claimant),
+        pid(dept) if dept else None,
+        pid(2001),
+        Decimal(total),
+        "general",
+        frozenset(categories),
+        ("PLAT", "RD", "HQ"),
+        "CC1",
+        act,
+    )
 
 
 def flow(*nodes: dict[str, Any], **top: Any) -> Any:
@@ -65,5 +95,6 @@ def flow(*nodes: dict[str, Any], **top: Any) -> Any:
 
 
 def delegation(a: int, b: int) -> Delegation:
-    return Delegation(pid(a), pid(b), datetime(2026, 1, 1, tzinfo=UTC),
-                      datetime(2027, 1, 1, tzinfo=UTC))  # fmt: skip
+    return Delegation(
+        pid(a), pid(b), datetime(2026, 1, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC)
+    )

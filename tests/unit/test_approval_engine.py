@@ -24,27 +24,50 @@ def people(route: Any) -> list[list[Any]]:
 
 def test_manager_at_level_n_and_up_to_grade() -> None:
     org = chain_org()
-    r = resolve(flow({"id": "m", "approvers": [{"type": "manager", "level": 2}],
-                      "fallback": "skip"}), facts(), org, NOW)  # fmt: skip
+    r = resolve(
+        flow({"id": "m", "approvers": [{"type": "manager", "level": 2}], "fallback": "skip"}),
+        facts(),
+        org,
+        NOW,
+    )
     assert people(r) == [[pid(2)]]
-    r = resolve(flow({"id": "m", "approvers": [{"type": "manager", "up_to_grade": "M2"}],
-                      "fallback": "skip"}), facts(), org, NOW)  # fmt: skip
+    r = resolve(
+        flow(
+            {"id": "m", "approvers": [{"type": "manager", "up_to_grade": "M2"}], "fallback": "skip"}
+        ),
+        facts(),
+        org,
+        NOW,
+    )
     assert people(r) == [[pid(3)], [pid(2)]]  # sequential: one step each
 
 
 def test_department_heads_and_cost_center_owner_and_named_user() -> None:
     org = chain_org()
-    r = resolve(flow({"id": "h", "approvers": [{"type": "department_head", "levels": 3}],
-                      "fallback": "skip"},
-                     {"id": "cc", "approvers": [{"type": "cost_center_owner"}], "fallback": "skip"},
-                     {"id": "u", "approvers": [{"type": "user", "user": "E0005"}]}),
-                facts(), org, NOW)  # fmt: skip
+    r = resolve(
+        flow(
+            {
+                "id": "h",
+                "approvers": [{"type": "department_head", "levels": 3}],
+                "fallback": "skip",
+            },
+            {"id": "cc", "approvers": [{"type": "cost_center_owner"}], "fallback": "skip"},
+            {"id": "u", "approvers": [{"type": "user", "user": "E0005"}]},
+        ),
+        facts(),
+        org,
+        NOW,
+    )
     assert people(r) == [[pid(3)], [pid(2)], [pid(1)], [pid(7)], [pid(5)]]
 
 
 def test_role_in_company_is_one_pool_party() -> None:
-    r = resolve(flow({"id": "f", "approvers": [{"type": "role", "role": "finance"}],
-                      "fallback": "admin"}), facts(), chain_org(), NOW)  # fmt: skip
+    r = resolve(
+        flow({"id": "f", "approvers": [{"type": "role", "role": "finance"}], "fallback": "admin"}),
+        facts(),
+        chain_org(),
+        NOW,
+    )
     assert people(r) == [["finance"]]
 
 
@@ -61,37 +84,57 @@ def test_countersign_and_any_make_one_parallel_step(mode: str, expected: str) ->
 
 
 def test_condition_skips_a_node_and_explains_it() -> None:
-    r = resolve(flow({"id": "big", "when": "claim.total > 1000.0", "approvers": [MGR],
-                      "fallback": "skip"}, {"id": "f", "approvers": [{"type": "user", "user": "E0005"}]}),
-                facts(total="100"), chain_org(), NOW)  # fmt: skip
+    r = resolve(
+        flow(
+            {"id": "big", "when": "claim.total > 1000.0", "approvers": [MGR], "fallback": "skip"},
+            {"id": "f", "approvers": [{"type": "user", "user": "E0005"}]},
+        ),
+        facts(total="100"),
+        chain_org(),
+        NOW,
+    )
     assert people(r) == [[pid(5)]]
     assert r.trace[0].included is False
     assert "is false" in r.trace[0].reasons[0]
 
 
 def test_claimant_as_approver_goes_to_their_manager() -> None:
-    r = resolve(flow({"id": "u", "approvers": [{"type": "user", "user": "E0004"}]}),
-                facts(claimant=4), chain_org(), NOW)  # fmt: skip
+    r = resolve(
+        flow({"id": "u", "approvers": [{"type": "user", "user": "E0004"}]}),
+        facts(claimant=4),
+        chain_org(),
+        NOW,
+    )
     assert people(r) == [[pid(3)]]
     assert "claimant" in " ".join(r.trace[0].reasons)
 
 
 def test_repeated_approver_is_skipped_only_when_configured() -> None:
-    nodes = ({"id": "a", "approvers": [MGR], "fallback": "skip"},
-             {"id": "b", "approvers": [{"type": "department_head"}], "fallback": "skip"})  # fmt: skip
+    nodes = (
+        {"id": "a", "approvers": [MGR], "fallback": "skip"},
+        {"id": "b", "approvers": [{"type": "department_head"}], "fallback": "skip"},
+    )
     assert people(resolve(flow(*nodes), facts(), chain_org(), NOW)) == [[pid(3)]]
     keep = flow(*nodes, settings={"skip_repeated_approver": False})
     assert people(resolve(keep, facts(), chain_org(), NOW)) == [[pid(3)], [pid(3)]]
 
 
-@pytest.mark.parametrize(("fallback", "expected"), [("skip", [[pid(5)]]),
-                         ("escalate", [[pid(3)], [pid(5)]]), ("admin", [["admin"], [pid(5)]])])  # fmt: skip
+@pytest.mark.parametrize(
+    ("fallback", "expected"),
+    [("skip", [[pid(5)]]), ("escalate", [[pid(3)], [pid(5)]]), ("admin", [["admin"], [pid(5)]])],
+)
 def test_fallbacks_for_an_empty_node(fallback: str, expected: list[list[Any]]) -> None:
     org = chain_org()
     org.cost_centers.clear()  # no owner: the node resolves to nobody
-    r = resolve(flow({"id": "o", "approvers": [{"type": "cost_center_owner"}], "fallback": fallback},
-                     {"id": "u", "approvers": [{"type": "user", "user": "E0005"}]}),
-                facts(), org, NOW)  # fmt: skip
+    r = resolve(
+        flow(
+            {"id": "o", "approvers": [{"type": "cost_center_owner"}], "fallback": fallback},
+            {"id": "u", "approvers": [{"type": "user", "user": "E0005"}]},
+        ),
+        facts(),
+        org,
+        NOW,
+    )
     assert people(r) == expected
 
 
@@ -132,8 +175,9 @@ def test_delegation_to_the_claimant_or_in_a_cycle_is_ignored() -> None:
 
 
 def test_dual_control_adds_a_second_distinct_approver() -> None:
-    one = flow({"id": "m", "approvers": [MGR], "fallback": "skip"},
-               settings={"dual_control_above": "1000"})  # fmt: skip
+    one = flow(
+        {"id": "m", "approvers": [MGR], "fallback": "skip"}, settings={"dual_control_above": "1000"}
+    )
     assert people(resolve(one, facts(total="999"), chain_org(), NOW)) == [[pid(3)]]
     assert people(resolve(one, facts(total="1000"), chain_org(), NOW)) == [[pid(3)], [pid(2)]]
 
@@ -157,10 +201,18 @@ def test_advance_modes() -> None:
 def test_choose_by_priority_and_match() -> None:
     f = facts(total="6000", categories=("TRAVEL",))
     low = flow({"id": "a", "approvers": [MGR], "fallback": "skip"}, priority=1)
-    big = flow({"id": "a", "approvers": [MGR], "fallback": "skip"}, key="big", priority=5,
-               match={"min_amount": "5000"})  # fmt: skip
-    travel = flow({"id": "a", "approvers": [MGR], "fallback": "skip"}, key="tr", priority=9,
-                  match={"categories": ["TRAVEL"], "departments": ["RD"]})  # fmt: skip
+    big = flow(
+        {"id": "a", "approvers": [MGR], "fallback": "skip"},
+        key="big",
+        priority=5,
+        match={"min_amount": "5000"},
+    )
+    travel = flow(
+        {"id": "a", "approvers": [MGR], "fallback": "skip"},
+        key="tr",
+        priority=9,
+        match={"categories": ["TRAVEL"], "departments": ["RD"]},
+    )
     assert choose([(low, 1), (big, 2), (travel, 3)], f) == (travel, 3)
     assert choose([(low, 1), (big, 2)], facts(total="10")) == (low, 1)
     assert choose([(big, 2)], facts(total="10")) is None
@@ -170,22 +222,30 @@ def test_choose_by_priority_and_match() -> None:
 
 
 def test_schema_errors_point_at_the_field() -> None:
-    problems = validate_document({"key": "x", "name": "x", "nodes": [
-        {"id": "a", "approvers": [{"type": "manager", "level": 0}], "mode": "both"}]})  # fmt: skip
+    problems = validate_document(
+        {
+            "key": "x",
+            "name": "x",
+            "nodes": [{"id": "a", "approvers": [{"type": "manager", "level": 0}], "mode": "both"}],
+        }
+    )
     fields = {p.pointer for p in problems}
     assert {"/nodes/0/approvers/0/level", "/nodes/0/mode"} <= fields
 
 
 def test_publish_rejects_bad_conditions_unreachable_nodes_and_missing_fallbacks() -> None:
-    doc = {"key": "x", "name": "x", "nodes": [
-        {"id": "a", "when": "claim.total >", "approvers": [MGR], "fallback": "skip"},
-        {"id": "b", "when": "false", "approvers": [MGR], "fallback": "skip"},
-        {"id": "c", "approvers": [MGR]},
-        {"id": "d", "when": "nope.x == 1", "approvers": [MGR], "fallback": "skip"},
-    ]}  # fmt: skip
+    doc = {
+        "key": "x",
+        "name": "x",
+        "nodes": [
+            {"id": "a", "when": "claim.total >", "approvers": [MGR], "fallback": "skip"},
+            {"id": "b", "when": "false", "approvers": [MGR], "fallback": "skip"},
+            {"id": "c", "approvers": [MGR]},
+            {"id": "d", "when": "nope.x == 1", "approvers": [MGR], "fallback": "skip"},
+        ],
+    }
     problems = {p.pointer: p.message for p in check_publishable(doc, BUILTIN_VARIABLES)}
-    assert set(problems) == {"/nodes/0/when", "/nodes/1/when", "/nodes/2/fallback",
-                             "/nodes/3/when"}  # fmt: skip
+    assert set(problems) == {"/nodes/0/when", "/nodes/1/when", "/nodes/2/fallback", "/nodes/3/when"}
     assert "unreachable" in problems["/nodes/1/when"]
     assert "nope" in problems["/nodes/3/when"]
 

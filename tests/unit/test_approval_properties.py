@@ -29,11 +29,22 @@ def orgs(draw: Any) -> tuple[InMemoryOrg, int]:
         manager = draw(st.one_of(st.none(), st.integers(1, i - 1))) if i > 1 else None
         active = draw(st.booleans()) if i > 1 and draw(st.integers(0, 9)) == 0 else True
         dept = 1 + (i % 5)
-        people[pid(i)] = PersonInfo(pid(i), f"p{i}", f"E{i:04d}", pid(manager) if manager else None,
-                                    pid(1000 + dept), draw(st.sampled_from(GRADES)), active)  # fmt: skip
+        people[pid(i)] = PersonInfo(
+            pid(i),
+            f"p{i}",
+            f"E{i:04d}",
+            pid(manager) if manager else None,
+            pid(1000 + dept),
+            draw(st.sampled_from(GRADES)),
+            active,
+        )
     heads = {d: draw(st.one_of(st.none(), st.integers(1, n))) for d in range(1, 6)}
-    depts = {pid(1000 + d): DeptInfo(pid(1000 + d), f"D{d}", pid(1001) if d > 1 else None,
-                                     pid(h) if h else None) for d, h in heads.items()}  # fmt: skip
+    depts = {
+        pid(1000 + d): DeptInfo(
+            pid(1000 + d), f"D{d}", pid(1001) if d > 1 else None, pid(h) if h else None
+        )
+        for d, h in heads.items()
+    }
     pick = st.integers(1, n)
     roles = {
         "finance": frozenset(pid(x) for x in draw(st.lists(pick, max_size=4))),
@@ -45,14 +56,24 @@ def orgs(draw: Any) -> tuple[InMemoryOrg, int]:
         delegation(a, b) for a, b in draw(st.lists(st.tuples(pick, pick), max_size=10)) if a != b
     ]
     owner = draw(st.one_of(st.none(), pick))
-    org = InMemoryOrg(people=people, departments=depts,
-                      cost_centers={pid(2001): pid(owner) if owner else None}, roles=roles,
-                      delegations=dels)  # fmt: skip
+    org = InMemoryOrg(
+        people=people,
+        departments=depts,
+        cost_centers={pid(2001): pid(owner) if owner else None},
+        roles=roles,
+        delegations=dels,
+    )
     return org, n
 
 
-def run(route: Route, org: InMemoryOrg, claimant: uuid.UUID, total: Decimal,
-        flow: FlowDefinition, choices: Any) -> tuple[str, list[TaskState], int]:  # fmt: skip
+def run(
+    route: Route,
+    org: InMemoryOrg,
+    claimant: uuid.UUID,
+    total: Decimal,
+    flow: FlowDefinition,
+    choices: Any,
+) -> tuple[str, list[TaskState], int]:
     """Play the route to its end with generated decisions; returns (outcome, history, moves)."""
     tasks = [[s.number, s.mode, "waiting", None, a] for s in route.steps for a in s.assignees]
     bound = 3 * len(tasks) + 10
@@ -64,8 +85,9 @@ def run(route: Route, org: InMemoryOrg, claimant: uuid.UUID, total: Decimal,
         if d.kind == "second_approver":
             deciders = {t[3] for t in tasks if t[2] == "approved"}
             extra = sorted(org.role_holders("admin") - {claimant} - deciders)
-            tasks.append([max(t[0] for t in tasks) + 1, "all", "pending", None,
-                          ("admin-dual", extra)])  # fmt: skip
+            tasks.append(
+                [max(t[0] for t in tasks) + 1, "all", "pending", None, ("admin-dual", extra)]
+            )
             continue
         if d.kind == "activate":
             for t in tasks:
@@ -94,18 +116,29 @@ def run(route: Route, org: InMemoryOrg, claimant: uuid.UUID, total: Decimal,
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(data=orgs(), flow_index=st.integers(0, len(FLOWS) - 1),
-       total=st.decimals(min_value=1, max_value=100000, places=2),
-       claimant_seed=st.integers(1, 10_000), choices=st.data())  # fmt: skip
+@given(
+    data=orgs(),
+    flow_index=st.integers(0, len(FLOWS) - 1),
+    total=st.decimals(min_value=1, max_value=100000, places=2),
+    claimant_seed=st.integers(1, 10_000),
+    choices=st.data(),
+)
 def test_every_route_terminates_without_self_approval(
-    data: tuple[InMemoryOrg, int], flow_index: int, total: Decimal, claimant_seed: int,
+    data: tuple[InMemoryOrg, int],
+    flow_index: int,
+    total: Decimal,
+    claimant_seed: int,
     choices: Any,
-) -> None:  # fmt: skip
+) -> None:
     org, n = data
     claimant_no = 1 + claimant_seed % n
     flow = FLOWS[flow_index]
-    claim = facts(claimant=claimant_no, total=str(total), dept=1 + claimant_no % 5,
-                  categories=("TRAVEL",) if claimant_seed % 2 else ("TAXI",))  # fmt: skip
+    claim = facts(
+        claimant=claimant_no,
+        total=str(total),
+        dept=1 + claimant_no % 5,
+        categories=("TRAVEL",) if claimant_seed % 2 else ("TAXI",),
+    )
     route = resolve(flow, claim, org, NOW)
     claimant = pid(claimant_no)
     # Never empty; the claimant is never an approver, not even as a delegate (R1).

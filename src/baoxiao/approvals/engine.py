@@ -22,6 +22,7 @@ from baoxiao.approvals.selectors import Candidate, climb_manager, select
 
 StepMode = Literal["all", "any"]
 ADMIN = "admin"
+CLOSED = ("cancelled", "transferred", "sent_back")  # tasks that no longer count towards a step
 
 
 @dataclass(frozen=True)
@@ -253,7 +254,7 @@ def advance(
     if any(t.status == "returned" for t in history):
         return Decision("returned")
     for number in sorted({t.step for t in history}):
-        tasks = [t for t in history if t.step == number and t.status != "cancelled"]
+        tasks = [t for t in history if t.step == number and t.status not in CLOSED]
         if not tasks:
             continue
         approved = [t for t in tasks if t.status == "approved"]

@@ -273,11 +273,8 @@ def _return_to_step(session: Session, claim: Claim, task: ApprovalTask, target: 
         number = int(target)
     if number is None:
         raise ReturnTargetUnknown(target=target)
-    redo = [
-        t
-        for t in tasks
-        if t.step >= number and t.status not in (TaskStatus.CANCELLED, TaskStatus.TRANSFERRED)
-    ]
+    closed = (TaskStatus.CANCELLED, TaskStatus.TRANSFERRED)
+    redo = [t for t in tasks if t.step >= number and t.status not in closed]
     for old in redo:
         if old.status in OPEN:
             old.status = TaskStatus.CANCELLED
@@ -324,6 +321,8 @@ def decide(
         "reject": TaskStatus.REJECTED,
         "return": TaskStatus.RETURNED,
     }[decision]
+    if decision == "return" and return_to:
+        task.status = TaskStatus.SENT_BACK
     task.decided_by_id, task.decided_at, task.comment = principal.user_id, utcnow(), comment
     publish(
         session,

@@ -24,6 +24,7 @@ class TaskStatus(StrEnum):
     RETURNED = "returned"
     CANCELLED = "cancelled"  # the claim left the route (withdrawn, rejected elsewhere)
     TRANSFERRED = "transferred"  # handed to someone else (转交, escalation)
+    SENT_BACK = "sent_back"  # returned to an earlier node; the route runs again from there
     NOTIFIED = "notified"  # a CC (抄送) copy: read, never acted on
 
 
