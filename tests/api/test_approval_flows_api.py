@@ -155,6 +155,13 @@ def test_line_decision_lowers_the_approved_amount(
     body["lines"][0]["reason"] = "taxi cap 30"
     ok = client.post(f"{TASKS}/{task['id']}/approve", json=body, headers=world["manager"].headers)
     assert ok.status_code == 200, ok.text
+    view = client.get(f"/api/v1/claims/{claim['id']}", headers=world["claimant"].headers).json()
+    assert (view["approved_amount"], view["lines"][0]["approved_amount"]) == ("30.00", "30.00")
+    assert view["lines"][0]["approval_note"] == "taxi cap 30"
+    api.decide(claim["id"], "finance")
+    paid = client.post(f"/api/v1/claims/{claim['id']}/payments", headers=world["cashier"].headers)
+    assert paid.status_code in (200, 201), paid.text
+    assert paid.json()["amount"] == "30.00"
     route = client.get(f"/api/v1/claims/{claim['id']}/route", headers=world["claimant"].headers)
     assert route.json()["lines"][0] == {
         "line_id": claim["lines"][0]["id"],

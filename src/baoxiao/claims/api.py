@@ -70,6 +70,10 @@ def _line(session: Session, line: ClaimLine) -> ClaimLineRead:
         amount_base=in_minor_units(session, line.amount_base, line.claim.currency),
         description=line.description,
         city=line.city,
+        approved_amount=None
+        if line.approved_amount is None
+        else in_minor_units(session, line.approved_amount, line.claim.currency),
+        approval_note=line.approval_note,
     )
 
 
@@ -85,6 +89,9 @@ def claim_read(
         updated_at=claim.updated_at,
         approved_at=claim.approved_at,
         paid_at=claim.paid_at,
+        approved_amount=None
+        if claim.approved_amount is None
+        else in_minor_units(session, claim.approved_amount, claim.currency),
         lines=[_line(session, line) for line in claim.lines],
         attachments=[AttachmentRead.model_validate(a) for a in claim.attachments],
         allowed_actions=service.allowed_actions(session, principal, claim),

@@ -91,6 +91,10 @@ class ClaimLineRead(BaseModel):
     amount_base: Decimal
     description: str
     city: str | None
+    approved_amount: Decimal | None = Field(
+        default=None, description="Set when an approver approved the line at less (0: refused)."
+    )
+    approval_note: str | None = Field(default=None, description="The approver's reason.")
 
 
 class AttachmentRead(BaseModel):
@@ -126,6 +130,9 @@ class ClaimRead(ClaimSummary):
     updated_at: datetime
     approved_at: datetime | None
     paid_at: datetime | None
+    approved_amount: Decimal | None = Field(
+        default=None, description="What will be paid when approvers changed lines."
+    )
     lines: list[ClaimLineRead]
     attachments: list[AttachmentRead]
     allowed_actions: list[str] = Field(description="What the caller may do next.")
