@@ -14,7 +14,7 @@ LINT_PATHS := $(wildcard src tests bench)
 # Extra pytest arguments, e.g. make test PYTEST_ARGS='--db sqlite -x -k claims'
 PYTEST_ARGS ?=
 
-.PHONY: help install demo serve test lint format migration bench bench-outbox bench-kills clean
+.PHONY: help install demo serve test lint format migration bench bench-outbox bench-kills bench-route clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{ printf "  %-10s %s\n", $$1, $$2 }'
@@ -63,6 +63,8 @@ bench-outbox: $(STAMP) ## Outbox delivery on PostgreSQL: events/s and commit-to-
 
 bench-kills: $(STAMP) ## 5,000 events while worker processes are SIGKILLed (PostgreSQL)
 	$(BIN)/python bench/delivery_kills.py
+bench-route: $(STAMP) ## Time approval route resolution on a 10,000-person org
+	$(BIN)/python bench/route.py
 
 clean: ## Remove caches and build output (keeps .venv and var/)
 	rm -rf .pytest_cache .mypy_cache .ruff_cache .import_linter_cache build dist src/*.egg-info

@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from baoxiao import __version__
 from baoxiao.approvals.api import router as approvals_router
+from baoxiao.approvals.flows_api import router as approval_flows_router
 from baoxiao.claims.api import router as claims_router
 from baoxiao.identity.api import router as identity_router
 from baoxiao.identity.deps import idempotency_scope
@@ -102,7 +103,14 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.idempotency_ttl = settings.idempotency_ttl
 
     api = APIRouter(prefix="/api/v1")
-    for router in (identity_router, claims_router, approvals_router, payments_router, org_router):
+    for router in (
+        identity_router,
+        claims_router,
+        approvals_router,
+        approval_flows_router,
+        payments_router,
+        org_router,
+    ):
         api.include_router(router)
     api.include_router(integrations_router)
     api.include_router(policies_router)

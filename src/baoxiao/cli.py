@@ -12,9 +12,11 @@ import uvicorn
 from sqlalchemy import text
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 
+from baoxiao.approvals.tasks import run_timers
 from baoxiao.audit import service as audit
 from baoxiao.demo.seed import DEMO_LOGINS, DEMO_PASSWORD, seed
 from baoxiao.integrations import cli_support
+from baoxiao.kernel.clock import utcnow
 from baoxiao.kernel.db import Database
 from baoxiao.kernel.logging import configure_logging
 from baoxiao.migrations import runner
@@ -26,6 +28,8 @@ audit_app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=
 app.add_typer(audit_app, name="audit")
 events_app = typer.Typer(help="Event delivery: dead letters and replay.", no_args_is_help=True)
 app.add_typer(events_app, name="events")
+approvals_app = typer.Typer(help="Approval flows and tasks.", no_args_is_help=True)
+app.add_typer(approvals_app, name="approvals")
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
@@ -208,6 +212,18 @@ def _required_uuid(value: str) -> uuid.UUID:
         return uuid.UUID(value)
     except ValueError:
         fail(f"not an id: {value!r}")
+
+
+@approvals_app.command("run-timers")
+def approvals_run_timers() -> None:
+    """Send due approval reminders and escalate overdue tasks (run it from cron or the worker)."""
+    settings = _settings()
+    db = _database(settings)
+    _require_current(db)
+    with db.transaction() as session:
+        result = run_timers(session, utcnow())
+    db.dispose()
+    typer.echo(f"reminded {result.reminded} task(s), escalated {result.escalated} task(s)")
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -7,8 +7,15 @@ import uuid
 from fastapi import APIRouter, Query
 from sqlalchemy.orm import Session
 
-from baoxiao.approvals import service
-from baoxiao.approvals.schemas import DecisionBody, TaskRead
+from baoxiao.approvals import actions, service
+from baoxiao.approvals.schemas import (
+    AddSignerBody,
+    ApproveBody,
+    DecisionBody,
+    ReturnBody,
+    TaskRead,
+    TransferBody,
+)
 from baoxiao.identity.deps import CurrentPrincipal, DbSession
 from baoxiao.kernel.routing import TransactionalRoute
 from baoxiao.models.approval import ApprovalTask, TaskStatus
@@ -36,6 +43,9 @@ def _read(session: Session, task: ApprovalTask) -> TaskRead:
         comment=task.comment,
         decided_at=task.decided_at,
         created_at=task.created_at,
+        kind=task.kind,
+        acting_for_id=task.acting_for_id,
+        origin=task.origin,
     )
 
 
@@ -57,7 +67,19 @@ def _decide(
     principal: CurrentPrincipal,
     session: DbSession,
 ) -> TaskRead:
-    task = service.decide(session, principal, task_id, decision, body.comment if body else None)
+    lines = [
+        service.LineDecision(d.line_id, d.approved_amount, d.reason)
+        for d in (body.lines if isinstance(body, ApproveBody) else [])
+    ]
+    task = service.decide(
+        session,
+        principal,
+        task_id,
+        decision,
+        body.comment if body else None,
+        lines=lines,
+        return_to=body.to_node if isinstance(body, ReturnBody) else None,
+    )
     return _read(session, task)
 
 
@@ -66,9 +88,12 @@ def approve(
     task_id: uuid.UUID,
     principal: CurrentPrincipal,
     session: DbSession,
-    body: DecisionBody | None = None,
+    body: ApproveBody | None = None,
 ) -> TaskRead:
-    """Approve: the claim goes to the next step, or is approved after the last."""
+    """Approve: the claim goes to the next step, or is approved after the last.
+
+    `lines` approves lines at a lower amount (0 refuses one), each with a reason.
+    """
     return _decide(task_id, "approve", body, principal, session)
 
 
@@ -88,7 +113,27 @@ def return_to_claimant(
     task_id: uuid.UUID,
     principal: CurrentPrincipal,
     session: DbSession,
-    body: DecisionBody | None = None,
+    body: ReturnBody | None = None,
 ) -> TaskRead:
-    """Return the claim to the claimant for changes. A comment is required."""
+    """Return the claim to the claimant (or, with to_node, to an earlier node). Needs a comment."""
     return _decide(task_id, "return", body, principal, session)
+
+
+@router.post("/{task_id}/transfer", response_model=TaskRead)
+def transfer(
+    task_id: uuid.UUID, body: TransferBody, principal: CurrentPrincipal, session: DbSession
+) -> TaskRead:
+    """Hand the task to another person (转交); returns the new task."""
+    task = actions.transfer(session, principal, task_id, body.to_employee_id, body.comment)
+    return _read(session, task)
+
+
+@router.post("/{task_id}/add-signer", response_model=TaskRead)
+def add_signer(
+    task_id: uuid.UUID, body: AddSignerBody, principal: CurrentPrincipal, session: DbSession
+) -> TaskRead:
+    """Add a signer before or after this task (加签); returns the added task."""
+    task = actions.add_signer(
+        session, principal, task_id, body.employee_id, body.position, body.comment
+    )
+    return _read(session, task)

@@ -109,6 +109,10 @@ def _line(
         deductible_tax=_money(session, line.deductible_tax, "CNY"),
         invoice=InvoiceBrief.model_validate(invoice) if invoice else None,
         policy=[_check(r) for r in checks or []],
+        approved_amount=None
+        if line.approved_amount is None
+        else in_minor_units(session, line.approved_amount, line.claim.currency),
+        approval_note=line.approval_note,
     )
 
 
@@ -133,6 +137,9 @@ def claim_read(
             )
             for line in claim.lines
         ],
+        approved_amount=None
+        if claim.approved_amount is None
+        else in_minor_units(session, claim.approved_amount, claim.currency),
         attachments=[AttachmentRead.model_validate(a) for a in claim.attachments],
         policy=PolicySummary(
             outcome=worst_outcome(outcomes).value,

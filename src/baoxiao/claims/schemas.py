@@ -110,6 +110,10 @@ class ClaimLineRead(BaseModel):
     deductible_tax: Decimal | None = Field(description="Input VAT the company may deduct.")
     invoice: InvoiceBrief | None
     policy: list[PolicyCheckRead] = Field(description="The expense standard's checks.")
+    approved_amount: Decimal | None = Field(
+        default=None, description="Set when an approver approved the line at less (0: refused)."
+    )
+    approval_note: str | None = Field(default=None, description="The approver's reason.")
 
 
 class AttachmentRead(BaseModel):
@@ -150,6 +154,9 @@ class ClaimRead(ClaimSummary):
     updated_at: datetime
     approved_at: datetime | None
     paid_at: datetime | None
+    approved_amount: Decimal | None = Field(
+        default=None, description="What will be paid when approvers changed lines."
+    )
     lines: list[ClaimLineRead]
     attachments: list[AttachmentRead]
     policy: PolicySummary

@@ -6,10 +6,13 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from importlib import resources
 
+import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from baoxiao.approvals import flows as approval_flows
 from baoxiao.approvals import service as approvals
 from baoxiao.claims import service as claims
 from baoxiao.claims.schemas import ClaimCreate, ClaimLineCreate
@@ -141,6 +144,7 @@ def seed(session: Session) -> bool:
         )
     users = _org(session, company)
     session.flush()
+    _flows(session, users)
     _claims(session, users)
     return True
 
@@ -205,7 +209,21 @@ def _org(session: Session, company: Company) -> dict[str, User]:
     for code, dept in depts.items():
         head = next((u for u, _n, g, d, _m, _r in PEOPLE if d == code and g.startswith("M")), None)
         dept.head_id = people[head].id if head else None
+        centers[code].owner_id = dept.head_id  # the department head owns its budget
     return users
+
+
+EXAMPLE_FLOWS = ("simple-two-level.yaml", "amount-tiered.yaml", "travel-countersign.yaml")
+
+
+def _flows(session: Session, users: dict[str, User]) -> None:
+    """Publish the three shipped example flows for the demo company."""
+    admin = principal_for(users["chen.jie"])
+    folder = resources.files("baoxiao.approvals").joinpath("examples")
+    for name in EXAMPLE_FLOWS:
+        document = yaml.safe_load(folder.joinpath(name).read_text(encoding="utf-8"))
+        flow = approval_flows.create_flow(session, admin, document)
+        approval_flows.publish(session, admin, flow.id)
 
 
 def _line(

@@ -2,7 +2,14 @@
 
 from baoxiao.kernel.idempotency import IdempotencyRecord
 from baoxiao.kernel.sequences import NumberSequence
-from baoxiao.models.approval import ApprovalTask, TaskStatus
+from baoxiao.models.approval import (
+    ApprovalDelegation,
+    ApprovalFlow,
+    ApprovalFlowVersion,
+    ApprovalInstance,
+    ApprovalTask,
+    TaskStatus,
+)
 from baoxiao.models.audit import AuditHead, AuditRecord
 from baoxiao.models.catalog import Currency, ExchangeRate, ExpenseCategory
 from baoxiao.models.claim import (
@@ -30,6 +37,10 @@ from baoxiao.models.policy import Outcome, PolicyResult, PolicyStandard, Standar
 
 __all__ = [
     "ApiToken",
+    "ApprovalDelegation",
+    "ApprovalFlow",
+    "ApprovalFlowVersion",
+    "ApprovalInstance",
     "ApprovalTask",
     "Attachment",
     "AuditHead",

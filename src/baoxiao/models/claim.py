@@ -120,6 +120,8 @@ class Claim(Base):
     reason: Mapped[str] = mapped_column(String(500))
     currency: Mapped[str] = mapped_column(ForeignKey("currencies.code"))
     total_amount: Mapped[Decimal] = mapped_column(default=Decimal(0))
+    # Set by approvers' line decisions; None: every line approved as claimed.
+    approved_amount: Mapped[Decimal | None]
     status: Mapped[str] = mapped_column(String(16), default=S.DRAFT, index=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_by_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
@@ -155,6 +157,25 @@ class Claim(Base):
         """The total is always the sum of the lines, computed here and nowhere else."""
         self.total_amount = sum((line.amount_base for line in self.lines), Decimal(0))
         return self.total_amount
+
+    @property
+    def payable_amount(self) -> Decimal:
+        """What budget and payment use: the approved amount when approvers changed lines."""
+        return self.total_amount if self.approved_amount is None else self.approved_amount
+
+    def recompute_approved(self) -> Decimal | None:
+        """Sum of the lines' approved amounts; None while no line was adjusted."""
+        if all(line.approved_amount is None for line in self.lines):
+            self.approved_amount = None
+        else:
+            self.approved_amount = sum(
+                (
+                    line.amount_base if line.approved_amount is None else line.approved_amount
+                    for line in self.lines
+                ),
+                Decimal(0),
+            )
+        return self.approved_amount
 
     def can(self, action: ClaimAction) -> bool:
         return (ClaimStatus(self.status), action) in TRANSITIONS
@@ -219,6 +240,9 @@ class ClaimLine(Base):
     seller_name: Mapped[str | None] = mapped_column(String(200))
     tax_amount: Mapped[Decimal | None]
     deductible_tax: Mapped[Decimal | None]
+    # An approver's line decision (claim currency): never above amount_base; 0 = refused.
+    approved_amount: Mapped[Decimal | None]
+    approval_note: Mapped[str | None] = mapped_column(String(500))
 
     claim: Mapped[Claim] = relationship(back_populates="lines")
     category: Mapped[ExpenseCategory] = relationship()

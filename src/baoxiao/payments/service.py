@@ -42,7 +42,7 @@ def request_payment(
         company_id=claim.company_id,
         claim_id=claim.id,
         reference=_reference(session, claim),
-        amount=claim.total_amount,
+        amount=claim.payable_amount,  # approvers may have approved lines at less
         currency=claim.currency,
         method=method,
         status=PaymentStatus.PENDING,

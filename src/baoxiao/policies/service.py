@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, object_session
 
+from baoxiao.approvals import facts as approval_facts
 from baoxiao.audit.service import record as audit
 from baoxiao.identity import permissions
 from baoxiao.identity.principal import Principal
@@ -210,6 +211,22 @@ def facts_for(claim: Claim) -> dict[str, Any]:
         "holiday": "holiday" in by_rule,
         "title_mismatch": "invoice_title" in by_rule,
     }
+
+
+def approval_condition_facts(session: Session, claim: Claim) -> dict[str, Any]:
+    """The `policy` variable of approval conditions: facts_for plus the engine's two keys."""
+    policy = facts_for(claim)
+    return {
+        **policy,
+        "flags": policy["rules_flagged"],
+        "violations": policy["blocks"] + policy["warnings"],
+    }
+
+
+# Approval conditions see the expense standard's verdict. Registered here, where the
+# facts are made: claims import this module for every check, so no route is resolved
+# without it.
+approval_facts.register_provider("policy", approval_condition_facts)
 
 
 # ---- standards -------------------------------------------------------------------------------
