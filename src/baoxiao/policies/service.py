@@ -184,10 +184,13 @@ def results_for(session: Session, claim: Claim) -> list[PolicyResult]:
     )
 
 
-def facts_for(claim: Claim) -> dict[str, Any]:
-    """The claim's policy flags as plain data, for approval conditions (issue #3) and reports."""
-    session = object_session(claim)
-    assert session is not None, "facts_for needs a claim attached to a session"
+def facts_for(claim: Claim, session: Session | None = None) -> dict[str, Any]:
+    """The claim's policy flags as plain data, for approval conditions (issue #3) and reports.
+
+    A hypothetical claim (simulate) has no stored checks yet: it gets a clean verdict.
+    """
+    session = session or object_session(claim)
+    assert session is not None, "facts_for needs a session for a claim not attached to one"
     results = results_for(session, claim)
     flagged = [r for r in results if r.outcome != Outcome.PASS]
     by_rule = {r.rule for r in flagged}
@@ -215,7 +218,7 @@ def facts_for(claim: Claim) -> dict[str, Any]:
 
 def approval_condition_facts(session: Session, claim: Claim) -> dict[str, Any]:
     """The `policy` variable of approval conditions: facts_for plus the engine's two keys."""
-    policy = facts_for(claim)
+    policy = facts_for(claim, session)
     return {
         **policy,
         "flags": policy["rules_flagged"],
