@@ -134,7 +134,11 @@ def test_rate_limit_queues_bursts_without_failing(
     times = sorted(r.at for r in receiver.wire)
     assert len(times) == 40 and all(r.status == 200 for r in receiver.wire)
     # 5 at once, then 20/s: 35 more need >= 1.75 s; no 1-second window exceeds burst + qps.
+    # Times are taken at the receiver, so a request held up on a busy machine arrives late
+    # and makes the ones after it look bunched: allow that jitter, not a broken limiter
+    # (without one, all 40 would land within a fraction of a second).
+    jitter = 3
     assert times[-1] - times[0] >= 1.6
     for i, t in enumerate(times):
-        assert sum(1 for u in times[i:] if u - t < 1.0) <= 5 + 20
+        assert sum(1 for u in times[i:] if u - t < 1.0) <= 5 + 20 + jitter
     assert set(receiver.applied) == set(ids)
