@@ -39,7 +39,8 @@ SELLER_SECTION = ("销售方", "销方", "销售单位")
 NAME_LABEL = "名称"
 
 _AMOUNT = re.compile(
-    r"(?<![\d.,])([¥$])?\s*(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{1,2}))?(?![\d,]*\d)(?!\s*%)"
+    r"(?<![A-Za-z\d.,])([¥$])?\s*(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{1,2}))?"
+    r"(?![\d,]*\d)(?![A-Za-z])(?!\s*%)"
 )
 _DATE_YMD = re.compile(r"(?<!\d)(\d{4})\s*[年\-/.]\s*(\d{1,2})\s*[月\-/.]\s*(\d{1,2})(?!\d)")
 _DATE_COMPACT = re.compile(r"(?<!\d)(20\d{2})(\d{2})(\d{2})(?!\d)")
@@ -84,7 +85,7 @@ def normalise(text: str) -> str:
 
 def parse_amount(text: str) -> Decimal | None:
     """The first money amount in a text: '¥1,234.50', '1234.5', '¥ 88'; None if there is none.
-    Percentages and numbers glued to other digits (dates, tax ids) are not amounts."""
+    Percentages and numbers glued to letters or digits (tax ids, plates) are not amounts."""
     for match in _AMOUNT.finditer(normalise(text)):
         sign, whole, cents = match.groups()
         if not sign and not cents and len(whole.replace(",", "")) > 7:
