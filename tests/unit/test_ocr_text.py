@@ -3,8 +3,12 @@ limits (pixel budget, time) with the real engine."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -112,3 +116,29 @@ def test_the_wait_is_bounded() -> None:
     assert result.status == "timeout"
     assert result.proposal.empty
     assert result.seconds < 1
+
+
+def test_the_engine_writes_and_sends_no_telemetry(tmp_path: Path) -> None:
+    """onnxruntime's Linux wheels queue telemetry under ~/.cache/Microsoft unless told not to;
+    a real process with its own HOME and a real recognition must leave nothing there."""
+    script = (
+        "from PIL import Image, ImageDraw, ImageFont\n"
+        "from baoxiao.invoices.ocr import OcrReader\n"
+        "image = Image.new('RGB', (600, 120), 'white')\n"
+        "ImageDraw.Draw(image).text((20, 30), 'Total: 88.00', fill='black',"
+        " font=ImageFont.load_default(size=40))\n"
+        "result = OcrReader(max_pixels=1_000_000, timeout_seconds=60).read(image)\n"
+        "print(result.status, result.proposal.amount.value if result.proposal.amount else None)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "ORT_DISABLE_TELEMETRY"}
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**env, "HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["read", "88.00"]
+    assert list(tmp_path.rglob("*")) == []

@@ -3,8 +3,9 @@
 Off by default (BAOXIAO_OCR_ENABLED). The engine is rapidocr-onnxruntime
 (the `ocr` extra), whose wheel carries its ONNX detection, classification and
 recognition models: it runs on this machine only, downloads nothing, and sends
-the image nowhere. It is imported when first needed, so an instance with OCR
-off neither loads it nor needs it installed.
+the image nowhere (onnxruntime's own telemetry is switched off, see _load).
+It is imported when first needed, so an instance with OCR off neither loads
+it nor needs it installed.
 
 Limits: the image is scaled down to at most `max_pixels` before recognition
 (the decoded image itself is already bounded by qr.MAX_PIXELS), one recognition
@@ -18,6 +19,7 @@ import importlib
 import importlib.util
 import logging
 import math
+import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -59,6 +61,12 @@ class OcrReader:
     def _load(self) -> Any:
         with self._lock:
             if self._engine is None:
+                # onnxruntime's Linux wheels carry Microsoft's telemetry client (1DS: it queues
+                # events in ~/.cache/Microsoft and would send them to events.data.microsoft.com).
+                # Switched off before the first import, and again in case it was imported.
+                os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+                runtime = importlib.import_module("onnxruntime")
+                runtime.disable_telemetry_events()
                 module = importlib.import_module(ENGINE_MODULE)  # optional dependency
                 self._engine = module.RapidOCR(
                     intra_op_num_threads=ENGINE_THREADS, inter_op_num_threads=1
