@@ -11,10 +11,12 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image, ImageDraw, ImageFont
+from sqlalchemy import select
 
 from baoxiao.app import create_app
 from baoxiao.invoices import ocr
 from baoxiao.kernel.db import Database
+from baoxiao.models.audit import AuditRecord
 from baoxiao.settings import Settings
 from tests.api.conftest import Api
 from tests.support import invoice_samples as s
@@ -61,7 +63,7 @@ def _upload(client: TestClient, world: World, claim_id: str, data: bytes, **form
 
 
 def test_ocr_proposes_amount_date_and_keeps_what_the_user_typed(
-    api: Api, ocr_client: TestClient, world: World
+    api: Api, ocr_client: TestClient, world: World, db: Database
 ) -> None:
     claim = api.create()  # one TAXI line of 50.00 on 2026-11-01, typed by the user
     line = claim["lines"][0]
@@ -82,6 +84,13 @@ def test_ocr_proposes_amount_date_and_keeps_what_the_user_typed(
     after = ocr_client.get(f"{CLAIMS}/{claim['id']}", headers=world["claimant"].headers).json()
     kept = after["lines"][0]
     assert (kept["amount"], kept["expense_date"]) == ("50.00", "2026-11-01")
+    with db.transaction() as session:  # the proposal is kept in the audit of the upload
+        data = session.scalars(
+            select(AuditRecord.data).where(
+                AuditRecord.action == "claim:add_attachment", AuditRecord.subject_id == claim["id"]
+            )
+        ).one()
+    assert data["ocr"]["amount"]["value"] == "1234.50"
 
 
 def test_ocr_is_off_by_default(api: Api, client: TestClient, world: World) -> None:
