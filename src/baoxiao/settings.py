@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     delivery_concurrency: int = Field(default=16, ge=1, le=256)
     delivery_poll_seconds: float = Field(default=2.0, gt=0)
     inbox_retention_days: int = Field(default=30, ge=30)
+    # Optional OCR of receipt images without a QR code (invoices/ocr.py, the `ocr` extra).
+    ocr_enabled: bool = Field(default=False, description="Propose amount/date/seller by OCR.")
+    ocr_max_pixels: int = Field(default=4_000_000, ge=10_000, le=40_000_000)
+    ocr_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
     embedded_dispatcher: bool = Field(
         default=False,
         description="Deliver events inside the web process (`baoxiao serve` on SQLite).",

@@ -320,11 +320,13 @@ def test_metadata_of_one_attachment(api: Api, client: TestClient, world: World) 
         f"{CLAIMS}/{claim['id']}/attachments/{attachment['id']}", headers=world["claimant"].headers
     )
     assert response.status_code == 200
-    # The upload answer adds what was read from the file: the invoice and same-file uses.
+    # The upload answer adds what was read from the file: the invoice, same-file uses and
+    # OCR proposals (none: OCR is off by default).
     assert attachment["invoice"] is None
     assert attachment["same_file"] == {"seen_before": 0, "claims": []}
+    assert attachment["ocr"] is None
     assert response.json() == {
-        k: v for k, v in attachment.items() if k not in ("invoice", "same_file")
+        k: v for k, v in attachment.items() if k not in ("invoice", "same_file", "ocr")
     }
 
 

@@ -31,6 +31,7 @@ from baoxiao.claims.schemas import (
 )
 from baoxiao.identity.deps import CurrentPrincipal, DbSession
 from baoxiao.identity.principal import Principal
+from baoxiao.invoices import ocr
 from baoxiao.invoices import service as invoices
 from baoxiao.invoices.schemas import InvoiceAttach, InvoiceBrief
 from baoxiao.kernel.routing import TransactionalRoute
@@ -300,7 +301,8 @@ async def add_attachment(
 ) -> AttachmentRead:
     """Upload a receipt; its type is decided from its bytes, not from the client. An invoice
     in it (QR, PDF, XML, OFD) is read into the registry, and backs the line if one is given."""
-    limit: int = request.app.state.settings.max_attachment_bytes
+    settings = request.app.state.settings
+    limit: int = settings.max_attachment_bytes
     chunks: list[bytes] = []
     size = 0
     while chunk := await file.read(UPLOAD_CHUNK):
@@ -319,11 +321,15 @@ async def add_attachment(
         max_bytes=limit,
         line_id=line_id,
         if_match=if_match,
+        ocr=ocr.reader(settings.ocr_max_pixels, settings.ocr_timeout_seconds)
+        if settings.ocr_enabled
+        else None,
     )
     return AttachmentUploadRead(
         **AttachmentRead.model_validate(upload.attachment).model_dump(),
         invoice=InvoiceBrief.model_validate(upload.invoice) if upload.invoice else None,
         same_file=upload.same_file,
+        ocr=upload.ocr,
     )
 
 

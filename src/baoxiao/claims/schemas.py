@@ -9,7 +9,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from baoxiao.invoices.schemas import InvoiceBrief, SameFile
+from baoxiao.invoices.schemas import InvoiceBrief, OcrRead, SameFile
 from baoxiao.policies.schemas import PolicyCheckRead, PolicySummary
 
 Text500 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
@@ -131,6 +131,10 @@ class AttachmentRead(BaseModel):
 class AttachmentUploadRead(AttachmentRead):
     invoice: InvoiceBrief | None = Field(description="The invoice read from the file, if any.")
     same_file: SameFile
+    ocr: OcrRead | None = Field(
+        default=None,
+        description="OCR proposals for an image without an invoice QR code (OCR enabled only).",
+    )
 
 
 class ClaimSummary(BaseModel):

@@ -38,7 +38,8 @@ from baoxiao.invoices import qr as invoice_qr
 from baoxiao.invoices import service as invoices
 from baoxiao.invoices.errors import InvoiceInvalid
 from baoxiao.invoices.fields import InvoiceFields, validate
-from baoxiao.invoices.schemas import InvoiceAttach, SameFile
+from baoxiao.invoices.ocr import OcrReader
+from baoxiao.invoices.schemas import InvoiceAttach, OcrRead, SameFile
 from baoxiao.kernel import sequences
 from baoxiao.kernel.clock import utcnow
 from baoxiao.kernel.errors import BadRequest, Forbidden, PreconditionFailed, ValidationFailed
@@ -416,8 +417,10 @@ def add_attachment(
     max_bytes: int,
     line_id: uuid.UUID | None,
     if_match: str | None,
+    ocr: OcrReader | None = None,
 ) -> Upload:
-    """Store a receipt after checking its size and its real type; read the invoice in it."""
+    """Store a receipt after checking its size and its real type; read the invoice in it, or
+    (with OCR on) propose amount, date and seller from an image without one."""
     claim = _editable(session, principal, claim_id, if_match)
     line = _line(claim, line_id) if line_id is not None else None
     if len(data) > max_bytes:
@@ -445,6 +448,7 @@ def add_attachment(
     invoice = invoices.receive_file(session, principal, claim, attachment, data)
     if invoice is not None and line is not None:
         back_line_with(session, principal, claim, line, invoice, fill=True)
+    proposal = None if invoice else invoices.propose_by_ocr(ocr, data, content_type)
     _recheck(session, claim)
     lifecycle.note(
         session,
@@ -456,9 +460,11 @@ def add_attachment(
             "attachment_id": str(attachment.id),
             "sha256": attachment.sha256,
             "invoice_key": invoice.invoice_key if invoice else None,
+            **({"ocr": proposal.model_dump(mode="json")} if proposal else {}),
         },
     )
-    return Upload(attachment, invoice, invoices.same_file(session, principal, attachment))
+    same = invoices.same_file(session, principal, attachment)
+    return Upload(attachment, invoice, same, proposal)
 
 
 def remove_attachment(
@@ -492,6 +498,7 @@ class Upload:
     attachment: Attachment
     invoice: Invoice | None
     same_file: SameFile
+    ocr: OcrRead | None = None
 
 
 def fill_line(session: Session, claim: Claim, line: ClaimLine, invoice: Invoice) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -85,3 +86,22 @@ class SameFile(BaseModel):
 
 class VoidRequest(_In):
     reason: str = Field(min_length=1, max_length=500)
+
+
+class OcrCandidate(BaseModel):
+    """One value OCR proposes; the line keeps what the user typed until they take it."""
+
+    value: str = Field(description="Amount (CNY, 2 decimals), ISO date, or the seller's name.")
+    confidence: float = Field(ge=0, le=1, description="OCR confidence, lower if unlabelled.")
+    label: str | None = Field(description="The receipt word it followed (合计, 开票日期, ...).")
+    source: Literal["ocr"] = "ocr"
+
+
+class OcrRead(BaseModel):
+    """What OCR proposes for a receipt image without a QR code (only when OCR is enabled)."""
+
+    status: str = Field(description="read | nothing_found | timeout | failed | unavailable")
+    seconds: float
+    amount: OcrCandidate | None = None
+    expense_date: OcrCandidate | None = None
+    seller_name: OcrCandidate | None = None

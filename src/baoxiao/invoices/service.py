@@ -9,6 +9,7 @@ is used, to those allowed to see that claim.
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Any
 
 from sqlalchemy import func, select
@@ -26,8 +27,11 @@ from baoxiao.invoices.errors import (
     InvoiceNotVoidable,
 )
 from baoxiao.invoices.fields import InvoiceFields
+from baoxiao.invoices.ocr import OcrReader, OcrResult
+from baoxiao.invoices.ocr_text import Candidate
+from baoxiao.invoices.qr import open_image
 from baoxiao.invoices.reader import read_invoice
-from baoxiao.invoices.schemas import SameFile
+from baoxiao.invoices.schemas import OcrCandidate, OcrRead, SameFile
 from baoxiao.kernel.clock import utcnow
 from baoxiao.models.claim import Attachment, Claim, ClaimAction, ClaimLine
 from baoxiao.models.invoice import LIVE_STATUSES, Invoice, InvoiceStatus
@@ -101,6 +105,31 @@ def receive_file(
     session.flush()
     _record(session, principal.actor, invoice, "receive", attachment_id=str(attachment.id))
     return invoice
+
+
+def propose_by_ocr(reader: OcrReader | None, data: bytes, content_type: str) -> OcrRead | None:
+    """OCR proposals for a receipt image that holds no invoice; None when OCR is off. Nothing is
+    written to the line: the user takes a proposal or not (their typed values stay)."""
+    if reader is None or not content_type.startswith("image/"):
+        return None
+    return ocr_read(reader.read(open_image(data)))
+
+
+def _candidate(found: Candidate | None) -> OcrCandidate | None:
+    if found is None:
+        return None
+    value = found.value.isoformat() if isinstance(found.value, date) else str(found.value)
+    return OcrCandidate(value=value, confidence=found.confidence, label=found.label)
+
+
+def ocr_read(result: OcrResult) -> OcrRead:
+    return OcrRead(
+        status=result.status,
+        seconds=round(result.seconds, 3),
+        amount=_candidate(result.proposal.amount),
+        expense_date=_candidate(result.proposal.expense_date),
+        seller_name=_candidate(result.proposal.seller_name),
+    )
 
 
 def receive_fields(
