@@ -263,3 +263,17 @@ def test_hand_over_skip_drops_the_task_only_when_someone_else_decides(
         ).all()
         dropped = next(t for t in tasks if t.step_name == "manager")
         assert dropped.status == "cancelled" and "hand-over" in (dropped.comment or "")
+
+
+def test_hand_over_gives_a_delegates_task_back_to_the_approver(
+    api: Api, client: TestClient, world: World, db: Database
+) -> None:
+    _delegate(client, world, "manager", "peer")
+    claim = api.create()
+    api.submit(claim["id"])
+    assert api.task_for(claim["id"], "peer")["acting_for_id"] == _emp(world, "manager")
+    moved = _deactivate(db, world, "peer")
+    assert [(t.assignee_id, t.acting_for_id) for t in moved] == [
+        (uuid.UUID(_emp(world, "manager")), None)
+    ]
+    api.decide(claim["id"], "manager")

@@ -4,7 +4,8 @@
   that manages flows) gives someone else's open task to another person, e.g.
   when the approver is on leave.
 - `hand_over_tasks`: when an employee is deactivated (by an admin or org
-  sync), their open tasks move per the node's fallback: `escalate` (and nodes
+  sync), a task they held as a delegate goes back to the approver they acted
+  for (if active); their other open tasks move per the node's fallback: `escalate` (and nodes
   with none) to their nearest active manager, `admin` to the company admins,
   `skip` drops the task when the step or round still has someone else to
   decide, else the admins. The identity issue calls it on deactivation.
@@ -109,6 +110,10 @@ def _target(
     session: Session, claim: Claim, task: ApprovalTask, leaver: uuid.UUID
 ) -> tuple[uuid.UUID | None, str | None, str]:
     """(person, role, why) to take the leaver's task; (None, None, why) drops it."""
+    if task.acting_for_id is not None and task.acting_for_id != claim.claimant_id:
+        principal_approver = session.get(Employee, task.acting_for_id)
+        if principal_approver is not None and principal_approver.active:
+            return principal_approver.id, None, "back to the approver the leaver acted for"
     flow = runtime.pinned_flow(runtime.instance_of(session, claim))
     node = next((n for n in flow.nodes if n.id == task.step_name), None) if flow else None
     fallback = node.fallback if node is not None else None
