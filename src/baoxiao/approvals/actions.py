@@ -52,11 +52,11 @@ def transfer(
     *,
     origin: str = "transfer",
 ) -> ApprovalTask:
-    """Hand a pending task to another person; the old task is closed as transferred."""
+    """Hand a pending task to another person (or their delegate); the old one ends transferred."""
     claim, task = load_for_action(session, principal, task_id)
     _assignee(session, claim, to_employee_id, "to_employee_id")
     return runtime.move_task(session, claim, task, to_employee_id, None, principal.actor,
-                     principal.user_id, comment, origin)  # fmt: skip
+                             principal.user_id, comment, origin)  # fmt: skip
 
 
 def add_signer(
