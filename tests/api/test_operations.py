@@ -39,6 +39,7 @@ EXPECTED_ROUTES = {
     ("POST", "/api/v1/approval-tasks/{task_id}/return"),
     ("POST", "/api/v1/approval-tasks/{task_id}/transfer"),
     ("POST", "/api/v1/approval-tasks/{task_id}/add-signer"),
+    ("POST", "/api/v1/approval-tasks/{task_id}/reassign"),
     ("GET", "/api/v1/approval-flows/schema"),
     ("GET", "/api/v1/approval-flows"),
     ("POST", "/api/v1/approval-flows"),

@@ -52,62 +52,11 @@ def transfer(
     *,
     origin: str = "transfer",
 ) -> ApprovalTask:
-    """Hand a pending task to another person; the old task is closed as transferred."""
+    """Hand a pending task to another person (or their delegate); the old one ends transferred."""
     claim, task = load_for_action(session, principal, task_id)
     _assignee(session, claim, to_employee_id, "to_employee_id")
-    return move_task(session, claim, task, to_employee_id, None, principal.actor,
-                     principal.user_id, comment, origin)  # fmt: skip
-
-
-def move_task(
-    session: Session,
-    claim: Claim,
-    task: ApprovalTask,
-    to_employee_id: uuid.UUID | None,
-    to_role: str | None,
-    actor: str,
-    actor_user_id: uuid.UUID | None,
-    comment: str | None,
-    origin: str,
-) -> ApprovalTask:
-    task.status, task.decided_at, task.decided_by_id = (
-        TaskStatus.TRANSFERRED,
-        utcnow(),
-        actor_user_id,
-    )
-    task.comment = comment
-    moved = runtime.new_task(
-        claim,
-        task.round,
-        task.step,
-        task.step_name,
-        assignee_id=to_employee_id,
-        candidate_role=to_role,
-        mode=task.mode,
-        status=TaskStatus.WAITING,
-        instance_id=task.instance_id,
-        origin=origin,
-    )
-    session.add(moved)
-    session.flush()
-    publish(session, runtime.task_event("approval.task.completed", task, claim, decision=origin))
-    lifecycle.note(
-        session,
-        claim,
-        f"approval:{origin}",
-        actor=actor,
-        actor_user_id=actor_user_id,
-        comment=comment,
-        extra={
-            "task_id": str(task.id),
-            "new_task_id": str(moved.id),
-            "to": str(to_employee_id or to_role),
-        },
-    )
-    runtime.activate(
-        session, claim, [moved], runtime.pinned_flow(runtime.instance_of(session, claim))
-    )
-    return moved
+    return runtime.move_task(session, claim, task, to_employee_id, None, principal.actor,
+                             principal.user_id, comment, origin)  # fmt: skip
 
 
 def add_signer(

@@ -7,7 +7,7 @@ import uuid
 from fastapi import APIRouter, Query
 from sqlalchemy.orm import Session
 
-from baoxiao.approvals import actions, service
+from baoxiao.approvals import actions, handover, service
 from baoxiao.approvals.schemas import (
     AddSignerBody,
     ApproveBody,
@@ -136,4 +136,16 @@ def add_signer(
     task = actions.add_signer(
         session, principal, task_id, body.employee_id, body.position, body.comment
     )
+    return _read(session, task)
+
+
+@router.post("/{task_id}/reassign", response_model=TaskRead)
+def reassign(
+    task_id: uuid.UUID, body: TransferBody, principal: CurrentPrincipal, session: DbSession
+) -> TaskRead:
+    """An approval admin gives someone else's open task to another person; returns the new task.
+
+    For an approver on leave. Needs org:admin in the claim's company; never to the claimant.
+    """
+    task = handover.reassign(session, principal, task_id, body.to_employee_id, body.comment)
     return _read(session, task)

@@ -24,6 +24,7 @@ from baoxiao.approvals.conditions import (
     compile_condition,
 )
 from baoxiao.approvals.orgview import OrgView
+from baoxiao.approvals.reach import match_range, never_holds, possible
 
 SCHEMA_ID = "baoxiao.approval-flow/v1"
 Mode = Literal["sequential", "countersign", "any"]
@@ -190,9 +191,19 @@ def check_publishable(
     if problems:
         return problems
     flow = parse(document)
+    amounts = match_range(flow.match.min_amount, flow.match.max_amount)
     if flow.match.when:
         found = _condition_problem("/match/when", flow.match.when, known_variables)
         problems += [found] if found else []
+        if not found and never_holds(flow.match.when, amounts):
+            problems.append(
+                FieldProblem("/match/when", "the condition contradicts min_amount/max_amount")
+            )
+    matched = [
+        piece
+        for piece in (possible(flow.match.when, amounts) if flow.match.when else [amounts])
+        if not piece.empty
+    ]
     for index, node in enumerate(flow.nodes):
         base = f"/nodes/{index}"
         if node.when:
@@ -202,6 +213,14 @@ def check_publishable(
             elif compile_condition(node.when).constant is False:
                 problems.append(
                     FieldProblem(f"{base}/when", "the condition is always false: node unreachable")
+                )
+            elif matched and all(never_holds(node.when, piece) for piece in matched):
+                problems.append(
+                    FieldProblem(
+                        f"{base}/when",
+                        "the condition can never hold for the amounts this flow matches "
+                        f"({', '.join(p.describe() for p in matched)}): node unreachable",
+                    )
                 )
         only_named = all(s.type == "user" for s in node.approvers)
         if node.fallback is None and not only_named:

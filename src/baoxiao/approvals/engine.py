@@ -105,7 +105,7 @@ def _apply_rules(
                 continue
             person, why = boss, f"{why}; claimant's manager instead of self-approval"
         acting_for = None
-        delegate = _delegate(org, person, at, facts.claimant_id)
+        delegate = delegate_for(org, person, at, facts.claimant_id)
         if delegate is not None:
             trace.reasons.append(f"{person} delegated to {delegate}")
             acting_for, person = person, delegate
@@ -119,7 +119,7 @@ def _apply_rules(
     return out
 
 
-def _delegate(
+def delegate_for(
     org: OrgView, person: uuid.UUID, at: datetime, claimant: uuid.UUID
 ) -> uuid.UUID | None:
     """Follow delegations (bounded); never to the claimant, never round a cycle."""

@@ -127,6 +127,74 @@ def new_task(claim: Claim, round_no: int, step: int, name: str, **fields: Any) -
     )
 
 
+def move_task(
+    session: Session,
+    claim: Claim,
+    task: ApprovalTask,
+    to_employee_id: uuid.UUID | None,
+    to_role: str | None,
+    actor: str,
+    actor_user_id: uuid.UUID | None,
+    comment: str | None,
+    origin: str,
+) -> ApprovalTask:
+    """Close `task` as transferred and give its place to a person (or a role).
+
+    Used by transfer, escalation, admin reassignment and hand-over. A person with
+    an active delegation is replaced by their delegate (recorded as acting for
+    them), following the chain as at submission: bounded, never round a cycle,
+    never to the claimant. A waiting task's successor waits too; a pending one's
+    is opened at once (approval.task.completed for the old, .created for the new).
+    """
+    acting_for = None
+    if to_employee_id is not None:
+        org = DbOrgView(session, claim.company_id)
+        delegate = engine.delegate_for(org, to_employee_id, utcnow(), claim.claimant_id)
+        if delegate is not None:
+            acting_for, to_employee_id = to_employee_id, delegate
+    was_pending = task.status == TaskStatus.PENDING
+    task.status, task.decided_at, task.decided_by_id = (
+        TaskStatus.TRANSFERRED,
+        utcnow(),
+        actor_user_id,
+    )
+    task.comment = comment
+    moved = new_task(
+        claim,
+        task.round,
+        task.step,
+        task.step_name,
+        assignee_id=to_employee_id,
+        candidate_role=to_role,
+        acting_for_id=acting_for,
+        mode=task.mode,
+        status=TaskStatus.WAITING,
+        instance_id=task.instance_id,
+        origin=origin,
+    )
+    session.add(moved)
+    session.flush()
+    if was_pending:
+        publish(session, task_event("approval.task.completed", task, claim, decision=origin))
+    lifecycle.note(
+        session,
+        claim,
+        f"approval:{origin}",
+        actor=actor,
+        actor_user_id=actor_user_id,
+        comment=comment,
+        extra={
+            "task_id": str(task.id),
+            "new_task_id": str(moved.id),
+            "to": str(to_employee_id or to_role),
+            "acting_for": str(acting_for) if acting_for else None,
+        },
+    )
+    if was_pending:
+        activate(session, claim, [moved], pinned_flow(instance_of(session, claim)))
+    return moved
+
+
 def _second_approver(
     session: Session, claim: Claim, tasks: list[ApprovalTask], deciders: set[uuid.UUID]
 ) -> ApprovalTask:

@@ -30,6 +30,7 @@ from baoxiao.approvals.errors import (
     TaskNotFound,
 )
 from baoxiao.approvals.explain import route_json
+from baoxiao.approvals.handover import hand_over_tasks as hand_over_tasks
 from baoxiao.approvals.orgdb import DbOrgView
 from baoxiao.claims import lifecycle
 from baoxiao.identity import permissions

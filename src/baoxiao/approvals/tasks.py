@@ -9,7 +9,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from baoxiao.approvals import runtime
-from baoxiao.approvals.actions import move_task
 from baoxiao.approvals.engine import ADMIN
 from baoxiao.approvals.orgdb import DbOrgView
 from baoxiao.approvals.selectors import climb_manager
@@ -62,7 +61,7 @@ def run_timers(session: Session, now: datetime, *, limit: int = 500) -> TimerRun
             boss = climb_manager(
                 org, task.assignee_id, 1, exclude={claim.claimant_id}, climb_past=True
             )
-        move_task(
+        runtime.move_task(
             session,
             claim,
             task,
