@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
+from baoxiao.claims import receipts
 from baoxiao.claims import service as claims
 from baoxiao.claims.schemas import ClaimCreate, ClaimLineCreate
 from baoxiao.identity.principal import Principal
@@ -49,7 +50,7 @@ def test_fifty_parallel_attachments_of_one_invoice(committing_db: Database) -> N
         barrier.wait(timeout=60)
         try:
             with committing_db.transaction() as session:
-                claims.attach_invoice(session, principal, target[0], target[1], body, None)
+                receipts.attach_invoice(session, principal, target[0], target[1], body, None)
         except InvoiceDuplicate as exc:
             return exc.code
         return "ok"

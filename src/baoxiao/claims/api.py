@@ -12,7 +12,7 @@ from pydantic import AwareDatetime
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from baoxiao.claims import service
+from baoxiao.claims import queries, receipts, service
 from baoxiao.claims.errors import AttachmentTooLarge
 from baoxiao.claims.schemas import (
     ActivityRead,
@@ -148,7 +148,7 @@ def claim_read(
             blocks=outcomes.count(Outcome.BLOCK),
             standard_version=results[0].standard_version if results else None,
         ),
-        allowed_actions=service.allowed_actions(session, principal, claim),
+        allowed_actions=queries.allowed_actions(session, principal, claim),
     )
 
 
@@ -174,10 +174,10 @@ def list_claims(
     created_to: AwareDatetime | None = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
-    limit: Annotated[int, Query(ge=1, le=service.MAX_LIMIT)] = 20,
+    limit: Annotated[int, Query(ge=1, le=queries.MAX_LIMIT)] = 20,
 ) -> ClaimPage:
     """Claims the caller may see, newest first; pass next_cursor to page on."""
-    flt = service.ClaimFilter(
+    flt = queries.ClaimFilter(
         status=status_ or [],
         claimant_id=claimant_id,
         department_id=department_id,
@@ -186,7 +186,7 @@ def list_claims(
         created_to=created_to,
         q=q,
     )
-    items, next_cursor = service.list_claims(session, principal, flt, cursor=cursor, limit=limit)
+    items, next_cursor = queries.list_claims(session, principal, flt, cursor=cursor, limit=limit)
     return ClaimPage(items=[_summary(session, c) for c in items], next_cursor=next_cursor)
 
 
@@ -195,7 +195,7 @@ def get_claim(
     claim_id: uuid.UUID, principal: CurrentPrincipal, session: DbSession, response: Response
 ) -> ClaimRead:
     """One claim with its lines, attachments and the caller's allowed actions."""
-    return claim_read(session, principal, service.get_claim(session, principal, claim_id), response)
+    return claim_read(session, principal, queries.get_claim(session, principal, claim_id), response)
 
 
 @router.patch("/{claim_id}", response_model=ClaimRead)
@@ -267,7 +267,7 @@ def attach_invoice(
 ) -> ClaimRead:
     """Back a line with an invoice (from an upload, a QR text or fields); 409
     invoice_duplicate when it already backs another live line of the company."""
-    claim = service.attach_invoice(session, principal, claim_id, line_id, body, if_match)
+    claim = receipts.attach_invoice(session, principal, claim_id, line_id, body, if_match)
     return claim_read(session, principal, claim, response)
 
 
@@ -281,7 +281,7 @@ def detach_invoice(
     if_match: IfMatch = None,
 ) -> ClaimRead:
     """Drop the line's invoice; it is released for other use."""
-    claim = service.detach_invoice(session, principal, claim_id, line_id, if_match)
+    claim = receipts.detach_invoice(session, principal, claim_id, line_id, if_match)
     return claim_read(session, principal, claim, response)
 
 
@@ -311,7 +311,7 @@ async def add_attachment(
             raise AttachmentTooLarge(limit=limit)
         chunks.append(chunk)
     upload = await run_in_threadpool(
-        service.add_attachment,
+        receipts.add_attachment,
         session,
         principal,
         request.app.state.storage,
@@ -339,7 +339,7 @@ def get_attachment(
 ) -> AttachmentRead:
     """Metadata of one attachment."""
     return AttachmentRead.model_validate(
-        service.get_attachment(session, principal, claim_id, attachment_id)
+        receipts.get_attachment(session, principal, claim_id, attachment_id)
     )
 
 
@@ -352,7 +352,7 @@ def download_attachment(
     session: DbSession,
 ) -> FileResponse:
     """The file itself, served with its sniffed type and no content sniffing by browsers."""
-    attachment = service.get_attachment(session, principal, claim_id, attachment_id)
+    attachment = receipts.get_attachment(session, principal, claim_id, attachment_id)
     return FileResponse(
         request.app.state.storage.path(attachment.storage_key),
         media_type=attachment.content_type,
@@ -372,7 +372,7 @@ def remove_attachment(
     if_match: IfMatch = None,
 ) -> ClaimRead:
     """Remove an attachment from an editable claim."""
-    claim = service.remove_attachment(session, principal, claim_id, attachment_id, if_match)
+    claim = receipts.remove_attachment(session, principal, claim_id, attachment_id, if_match)
     return claim_read(session, principal, claim, response)
 
 
@@ -425,4 +425,4 @@ def claim_history(
     claim_id: uuid.UUID, principal: CurrentPrincipal, session: DbSession
 ) -> list[ActivityRead]:
     """The claim's timeline, oldest first."""
-    return [ActivityRead.model_validate(a) for a in service.history(session, principal, claim_id)]
+    return [ActivityRead.model_validate(a) for a in queries.history(session, principal, claim_id)]

@@ -1,27 +1,21 @@
-"""Claim use cases: draft, edit, lines, attachments, submit, withdraw, cancel, read."""
+"""Claim use cases: draft, edit header and lines, submit, withdraw, cancel.
+
+Receipts and invoices on a claim live in receipts.py; reads in queries.py.
+"""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import json
 import uuid
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from baoxiao.approvals import service as approvals
 from baoxiao.claims import lifecycle
-from baoxiao.claims.attachments import clean_filename, sniff
 from baoxiao.claims.errors import (
-    AttachmentNotFound,
-    AttachmentTooLarge,
-    AttachmentTypeRejected,
     CategoryUnknown,
     ClaimEmpty,
     CurrencyUnknown,
@@ -34,28 +28,16 @@ from baoxiao.claims.errors import (
 from baoxiao.claims.schemas import ClaimCreate, ClaimLineCreate, ClaimLineUpdate, ClaimUpdate
 from baoxiao.identity import permissions
 from baoxiao.identity.principal import Principal
-from baoxiao.invoices import qr as invoice_qr
 from baoxiao.invoices import service as invoices
-from baoxiao.invoices.errors import InvoiceInvalid
-from baoxiao.invoices.fields import InvoiceFields, validate
-from baoxiao.invoices.ocr import OcrReader
-from baoxiao.invoices.schemas import InvoiceAttach, OcrRead, SameFile
 from baoxiao.kernel import sequences
 from baoxiao.kernel.clock import utcnow
-from baoxiao.kernel.errors import BadRequest, Forbidden, PreconditionFailed, ValidationFailed
+from baoxiao.kernel.errors import PreconditionFailed, ValidationFailed
 from baoxiao.kernel.ids import new_id
 from baoxiao.kernel.money import MoneyError, check_amount, check_rate, convert
-from baoxiao.kernel.storage import LocalStorage
 from baoxiao.models.catalog import Currency, ExpenseCategory, rate_on
-from baoxiao.models.claim import Attachment, Claim, ClaimAction, ClaimActivity, ClaimLine
-from baoxiao.models.invoice import Invoice
+from baoxiao.models.claim import Claim, ClaimAction, ClaimLine
 from baoxiao.models.org import Company, CostCenter, Department, Employee
 from baoxiao.policies import service as policies
-
-MAX_LIMIT = 100
-
-
-# ---- helpers -------------------------------------------------------------
 
 
 def check_if_match(claim: Claim, if_match: str | None) -> None:
@@ -190,18 +172,15 @@ def _add_line(session: Session, claim: Claim, data: ClaimLineCreate, index: int)
     return line
 
 
-def _touch(claim: Claim) -> None:
+def touch(claim: Claim) -> None:
     claim.recompute_total()
     claim.updated_at = utcnow()
 
 
-def _recheck(session: Session, claim: Claim) -> None:
+def recheck(session: Session, claim: Claim) -> None:
     """Run the expense standard over the claim again (it may cap lines and change the total)."""
     session.flush()
     policies.evaluate_claim(session, claim)
-
-
-# ---- commands ------------------------------------------------------------
 
 
 def create_draft(session: Session, principal: Principal, data: ClaimCreate) -> Claim:
@@ -236,7 +215,7 @@ def create_draft(session: Session, principal: Principal, data: ClaimCreate) -> C
     claim.recompute_total()
     session.flush()
     if claim.lines:
-        _recheck(session, claim)
+        recheck(session, claim)
     lifecycle.note(
         session,
         claim,
@@ -248,7 +227,7 @@ def create_draft(session: Session, principal: Principal, data: ClaimCreate) -> C
     return claim
 
 
-def _editable(
+def editable(
     session: Session, principal: Principal, claim_id: uuid.UUID, if_match: str | None
 ) -> Claim:
     claim = permissions.load_visible_claim(session, principal, claim_id, lock=True)
@@ -266,7 +245,7 @@ def update_claim(
     if_match: str | None,
 ) -> Claim:
     """Change the header fields of an editable claim."""
-    claim = _editable(session, principal, claim_id, if_match)
+    claim = editable(session, principal, claim_id, if_match)
     changes = data.model_dump(exclude_unset=True)
     if "department_id" in changes:
         _check_ref(session, Department, data.department_id, claim.company_id, "department_id")
@@ -276,7 +255,7 @@ def update_claim(
         raise ValidationFailed(errors=[{"field": "reason", "message": "reason cannot be empty"}])
     for name, value in changes.items():
         setattr(claim, name, value)
-    _touch(claim)
+    touch(claim)
     lifecycle.note(
         session,
         claim,
@@ -296,10 +275,10 @@ def add_line(
     if_match: str | None,
 ) -> ClaimLine:
     """Add a line; the total is recomputed on the server."""
-    claim = _editable(session, principal, claim_id, if_match)
+    claim = editable(session, principal, claim_id, if_match)
     line = _add_line(session, claim, data, len(claim.lines))
-    _touch(claim)
-    _recheck(session, claim)
+    touch(claim)
+    recheck(session, claim)
     lifecycle.note(
         session,
         claim,
@@ -311,14 +290,14 @@ def add_line(
     return line
 
 
-def _line(claim: Claim, line_id: uuid.UUID) -> ClaimLine:
+def line_of(claim: Claim, line_id: uuid.UUID) -> ClaimLine:
     for line in claim.lines:
         if line.id == line_id:
             return line
     raise LineNotFound()
 
 
-def _reprice(session: Session, claim: Claim, line: ClaimLine, changes: dict[str, object]) -> None:
+def reprice(session: Session, claim: Claim, line: ClaimLine, changes: dict[str, object]) -> None:
     """Apply changes to a line and price it again; unchanged fields keep their values."""
     merged: dict[str, object] = {
         "category_id": line.category_id,
@@ -361,12 +340,12 @@ def update_line(
     if_match: str | None,
 ) -> ClaimLine:
     """Change a line; unchanged fields keep their values."""
-    claim = _editable(session, principal, claim_id, if_match)
-    line = _line(claim, line_id)
+    claim = editable(session, principal, claim_id, if_match)
+    line = line_of(claim, line_id)
     changes = data.model_dump(exclude_unset=True)
-    _reprice(session, claim, line, changes)
-    _touch(claim)
-    _recheck(session, claim)
+    reprice(session, claim, line, changes)
+    touch(claim)
+    recheck(session, claim)
     lifecycle.note(
         session,
         claim,
@@ -386,15 +365,15 @@ def remove_line(
     if_match: str | None,
 ) -> Claim:
     """Remove a line and any attachment bound to it stays on the claim, unbound."""
-    claim = _editable(session, principal, claim_id, if_match)
-    line = _line(claim, line_id)
+    claim = editable(session, principal, claim_id, if_match)
+    line = line_of(claim, line_id)
     for attachment in claim.attachments:
         if attachment.line_id == line.id:
             attachment.line_id = None
     invoices.release_line(session, principal, line)
     claim.lines.remove(line)
-    _touch(claim)
-    _recheck(session, claim)
+    touch(claim)
+    recheck(session, claim)
     lifecycle.note(
         session,
         claim,
@@ -402,200 +381,6 @@ def remove_line(
         actor=principal.actor,
         actor_user_id=principal.user_id,
         extra={"line_id": str(line_id)},
-    )
-    return claim
-
-
-def add_attachment(
-    session: Session,
-    principal: Principal,
-    storage: LocalStorage,
-    claim_id: uuid.UUID,
-    *,
-    filename: str | None,
-    data: bytes,
-    max_bytes: int,
-    line_id: uuid.UUID | None,
-    if_match: str | None,
-    ocr: OcrReader | None = None,
-) -> Upload:
-    """Store a receipt after checking its size and its real type; read the invoice in it, or
-    (with OCR on) propose amount, date and seller from an image without one."""
-    claim = _editable(session, principal, claim_id, if_match)
-    line = _line(claim, line_id) if line_id is not None else None
-    if len(data) > max_bytes:
-        raise AttachmentTooLarge(limit=max_bytes)
-    if not data:
-        raise BadRequest("The uploaded file is empty.")
-    content_type = sniff(data)
-    if content_type is None:
-        raise AttachmentTypeRejected(detected="unknown")
-    key = storage.put(data)
-    attachment = Attachment(
-        claim_id=claim.id,
-        line_id=line_id,
-        filename=clean_filename(filename, content_type),
-        content_type=content_type,
-        size=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
-        storage_key=key,
-        uploaded_by_id=principal.user_id,
-        created_at=utcnow(),
-    )
-    claim.attachments.append(attachment)
-    _touch(claim)
-    session.flush()
-    invoice = invoices.receive_file(session, principal, claim, attachment, data)
-    if invoice is not None and line is not None:
-        back_line_with(session, principal, claim, line, invoice, fill=True)
-    proposal = None if invoice else invoices.propose_by_ocr(ocr, data, content_type)
-    _recheck(session, claim)
-    lifecycle.note(
-        session,
-        claim,
-        "claim:add_attachment",
-        actor=principal.actor,
-        actor_user_id=principal.user_id,
-        extra={
-            "attachment_id": str(attachment.id),
-            "sha256": attachment.sha256,
-            "invoice_key": invoice.invoice_key if invoice else None,
-            **({"ocr": proposal.model_dump(mode="json")} if proposal else {}),
-        },
-    )
-    same = invoices.same_file(session, principal, attachment)
-    return Upload(attachment, invoice, same, proposal)
-
-
-def remove_attachment(
-    session: Session,
-    principal: Principal,
-    claim_id: uuid.UUID,
-    attachment_id: uuid.UUID,
-    if_match: str | None,
-) -> Claim:
-    """Detach a receipt. The file stays on disk: the audit trail may refer to it."""
-    claim = _editable(session, principal, claim_id, if_match)
-    attachment = next((a for a in claim.attachments if a.id == attachment_id), None)
-    if attachment is None:
-        raise AttachmentNotFound()
-    claim.attachments.remove(attachment)
-    _touch(claim)
-    _recheck(session, claim)
-    lifecycle.note(
-        session,
-        claim,
-        "claim:remove_attachment",
-        actor=principal.actor,
-        actor_user_id=principal.user_id,
-        extra={"attachment_id": str(attachment_id), "sha256": attachment.sha256},
-    )
-    return claim
-
-
-@dataclass
-class Upload:
-    attachment: Attachment
-    invoice: Invoice | None
-    same_file: SameFile
-    ocr: OcrRead | None = None
-
-
-def fill_line(session: Session, claim: Claim, line: ClaimLine, invoice: Invoice) -> None:
-    """Copy what the invoice says onto the line: amount (tax included), date, tax, seller."""
-    changes: dict[str, object] = {}
-    if invoice.total_amount is not None:
-        changes.update(amount=invoice.total_amount, currency="CNY", exchange_rate=None)
-    if invoice.issue_date is not None:
-        changes["expense_date"] = invoice.issue_date
-    if changes:
-        _reprice(session, claim, line, changes)
-    line.seller_name = invoice.seller_name
-    line.tax_amount = invoice.tax_amount
-
-
-def back_line_with(
-    session: Session,
-    principal: Principal,
-    claim: Claim,
-    line: ClaimLine,
-    invoice: Invoice,
-    *,
-    fill: bool,
-) -> Invoice:
-    """The invoice backs the line from now on (409 invoice_duplicate if it backs another)."""
-    invoices.attach(session, principal, claim, line, invoice)
-    if fill:
-        fill_line(session, claim, line, invoice)
-    line.deductible_tax = invoice.deductible_tax
-    if invoice.attachment_id is not None:
-        for attachment in claim.attachments:
-            if attachment.id == invoice.attachment_id:
-                attachment.line_id = line.id
-    _touch(claim)
-    return invoice
-
-
-def attach_invoice(
-    session: Session,
-    principal: Principal,
-    claim_id: uuid.UUID,
-    line_id: uuid.UUID,
-    data: InvoiceAttach,
-    if_match: str | None,
-) -> Claim:
-    """Back a line with an invoice read from an attachment, a QR text or typed fields."""
-    claim = _editable(session, principal, claim_id, if_match)
-    line = _line(claim, line_id)
-    if data.attachment_id is not None:
-        if not any(a.id == data.attachment_id for a in claim.attachments):
-            raise AttachmentNotFound()
-        found = invoices.received_from(session, claim, data.attachment_id)
-        if found is None:
-            raise InvoiceInvalid(reason="no invoice could be read from that attachment")
-        invoice = found
-    else:
-        if data.qr_payload is not None:
-            fields = invoice_qr.parse_payload(data.qr_payload)
-        else:
-            assert data.fields is not None
-            fields = validate(InvoiceFields(**data.fields.model_dump(), source="manual"))
-        invoice = invoices.receive_fields(session, principal, claim, fields)
-    back_line_with(session, principal, claim, line, invoice, fill=data.fill_line)
-    _recheck(session, claim)
-    lifecycle.note(
-        session,
-        claim,
-        "claim:attach_invoice",
-        actor=principal.actor,
-        actor_user_id=principal.user_id,
-        extra={"line_id": str(line.id), "invoice_key": invoice.invoice_key},
-    )
-    return claim
-
-
-def detach_invoice(
-    session: Session,
-    principal: Principal,
-    claim_id: uuid.UUID,
-    line_id: uuid.UUID,
-    if_match: str | None,
-) -> Claim:
-    """The line no longer relies on its invoice; the invoice is released."""
-    claim = _editable(session, principal, claim_id, if_match)
-    line = _line(claim, line_id)
-    invoices.release_line(session, principal, line)
-    line.deductible_tax = line.tax_amount = None
-    line.seller_name = None
-    _touch(claim)
-    _recheck(session, claim)
-    lifecycle.note(
-        session,
-        claim,
-        "claim:detach_invoice",
-        actor=principal.actor,
-        actor_user_id=principal.user_id,
-        extra={"line_id": str(line.id)},
     )
     return claim
 
@@ -665,120 +450,3 @@ def cancel(
         comment=comment,
     )
     return claim
-
-
-# ---- queries -------------------------------------------------------------
-
-
-def get_claim(session: Session, principal: Principal, claim_id: uuid.UUID) -> Claim:
-    return permissions.load_visible_claim(session, principal, claim_id)
-
-
-def get_attachment(
-    session: Session, principal: Principal, claim_id: uuid.UUID, attachment_id: uuid.UUID
-) -> Attachment:
-    claim = permissions.load_visible_claim(session, principal, claim_id)
-    attachment = next((a for a in claim.attachments if a.id == attachment_id), None)
-    if attachment is None:
-        raise AttachmentNotFound()
-    return attachment
-
-
-def history(session: Session, principal: Principal, claim_id: uuid.UUID) -> list[ClaimActivity]:
-    claim = permissions.load_visible_claim(session, principal, claim_id)
-    return list(
-        session.scalars(
-            select(ClaimActivity)
-            .where(ClaimActivity.claim_id == claim.id)
-            .order_by(ClaimActivity.at, ClaimActivity.id)
-        )
-    )
-
-
-@dataclass
-class ClaimFilter:
-    status: list[str] = field(default_factory=list)
-    claimant_id: uuid.UUID | None = None
-    department_id: uuid.UUID | None = None
-    mine: bool = False
-    created_from: datetime | None = None
-    created_to: datetime | None = None
-    q: str | None = None
-
-
-class InvalidCursor(BadRequest):
-    code = "invalid_cursor"
-
-
-def _encode_cursor(claim: Claim) -> str:
-    raw = json.dumps([claim.created_at.isoformat(), str(claim.id)]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        created, ident = json.loads(raw)
-        at = datetime.fromisoformat(created)
-        if at.tzinfo is None:  # cursors we issue carry their UTC offset
-            raise ValueError("naive timestamp in cursor")
-        return at, uuid.UUID(ident)
-    except (ValueError, TypeError, AttributeError, binascii.Error) as exc:
-        raise InvalidCursor("The cursor is not one this API issued.") from exc
-
-
-def list_claims(
-    session: Session, principal: Principal, flt: ClaimFilter, *, cursor: str | None, limit: int
-) -> tuple[list[Claim], str | None]:
-    """Claims the caller may see, newest first, with a cursor for the next page."""
-    limit = max(1, min(limit, MAX_LIMIT))
-    stmt = (
-        select(Claim)
-        .where(permissions.claim_visibility(principal))
-        .options(selectinload(Claim.claimant))
-    )
-    if flt.status:
-        stmt = stmt.where(Claim.status.in_(flt.status))
-    if flt.mine:
-        stmt = stmt.where(Claim.claimant_id == principal.employee_id)
-    if flt.claimant_id:
-        stmt = stmt.where(Claim.claimant_id == flt.claimant_id)
-    if flt.department_id:
-        stmt = stmt.where(Claim.department_id == flt.department_id)
-    if flt.created_from:
-        stmt = stmt.where(Claim.created_at >= flt.created_from)
-    if flt.created_to:
-        stmt = stmt.where(Claim.created_at < flt.created_to)
-    if flt.q:
-        like = f"%{flt.q.strip()}%"
-        stmt = stmt.where(or_(Claim.number.ilike(like), Claim.reason.ilike(like)))
-    if cursor:
-        created, ident = _decode_cursor(cursor)
-        stmt = stmt.where(
-            or_(Claim.created_at < created, and_(Claim.created_at == created, Claim.id < ident))
-        )
-    rows = list(
-        session.scalars(stmt.order_by(Claim.created_at.desc(), Claim.id.desc()).limit(limit + 1))
-    )
-    next_cursor = _encode_cursor(rows[limit - 1]) if len(rows) > limit else None
-    return rows[:limit], next_cursor
-
-
-def allowed_actions(session: Session, principal: Principal, claim: Claim) -> list[str]:
-    """What the caller may do next, for clients to show the right buttons."""
-    actions: list[str] = []
-    is_claimant = principal.employee_id == claim.claimant_id
-    if is_claimant:
-        if claim.is_editable:
-            actions += ["edit", "submit", "cancel"]
-        if claim.can(ClaimAction.WITHDRAW) and not approvals.anyone_acted(session, claim):
-            actions.append("withdraw")
-    if approvals.open_task_for(session, principal, claim) is not None and not is_claimant:
-        actions += ["approve", "reject", "return"]
-    if claim.can(ClaimAction.START_PAYMENT):
-        try:
-            permissions.require_payer(session, principal, claim)
-            actions.append("pay")
-        except Forbidden:
-            pass
-    return actions

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from baoxiao.approvals import flows as approval_flows
 from baoxiao.approvals import service as approvals
+from baoxiao.claims import queries as claim_queries
 from baoxiao.claims import service as claims
 from baoxiao.claims.schemas import ClaimCreate, ClaimLineCreate
 from baoxiao.identity.passwords import hash_password
@@ -265,7 +266,7 @@ def _claims(session: Session, users: dict[str, User]) -> None:
         approver: str, claim_id: uuid.UUID, decision: approvals.Decision, comment: str | None = None
     ) -> None:
         task = approvals.open_task_for(
-            session, p[approver], claims.get_claim(session, p[approver], claim_id)
+            session, p[approver], claim_queries.get_claim(session, p[approver], claim_id)
         )
         assert task is not None and task.status == TaskStatus.PENDING
         approvals.decide(session, p[approver], task.id, decision, comment)
