@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from baoxiao.kernel.clock import utcnow
@@ -54,11 +55,20 @@ def chain_hash(prev_hash: str, content: dict[str, Any]) -> str:
 
 
 def _lock_head(session: Session) -> AuditHead:
-    head = session.scalars(select(AuditHead).where(AuditHead.id == 1).with_for_update()).first()
+    locked = select(AuditHead).where(AuditHead.id == 1).with_for_update()
+    head = session.scalars(locked).first()
     if head is None:
-        head = AuditHead(id=1, last_seq=0, last_hash=GENESIS_HASH)
-        session.add(head)
-        session.flush()
+        # The first append creates the head. Several first appends may race to do so:
+        # ON CONFLICT lets the losers wait for the winner's row instead of failing.
+        insert = (
+            postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        )
+        session.execute(
+            insert(AuditHead)
+            .values(id=1, last_seq=0, last_hash=GENESIS_HASH)
+            .on_conflict_do_nothing(index_elements=[AuditHead.id])
+        )
+        head = session.scalars(locked).one()
     return head
 
 

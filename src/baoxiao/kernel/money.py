@@ -43,7 +43,8 @@ ISO_MINOR_UNITS: dict[str, int] = {
 
 MAX_AMOUNT = Decimal("1000000000000")  # 10^12: larger is a typing error, not an expense
 RATE_PLACES = 8
-MAX_RATE = Decimal("1000000000000")  # 10^12: what the rate column (20 digits, 8 places) holds
+# 10^10: what the rate column holds on both backends (SQLite keeps a 64-bit count of 10^-8).
+MAX_RATE = Decimal("10000000000")
 
 
 class MoneyError(ValueError):

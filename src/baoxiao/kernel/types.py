@@ -63,10 +63,13 @@ class ScaledDecimal(TypeDecorator[Decimal]):
         if isinstance(value, float):
             raise TypeError("float given for an exact decimal column")
         dec = Decimal(value)
+        if not dec.is_finite():
+            raise ValueError(f"{value} is not a finite amount")
+        # Refused on every backend: PostgreSQL would otherwise round to the scale silently.
+        scaled = dec.scaleb(self.scale)
+        if scaled != scaled.to_integral_value():
+            raise ValueError(f"{value} has more than {self.scale} decimal places")
         if dialect.name == "sqlite":
-            scaled = dec.scaleb(self.scale)
-            if scaled != scaled.to_integral_value():
-                raise ValueError(f"{value} has more than {self.scale} decimal places")
             return int(scaled)
         return dec
 
