@@ -53,6 +53,11 @@ class Settings(BaseSettings):
     delivery_concurrency: int = Field(default=16, ge=1, le=256)
     delivery_poll_seconds: float = Field(default=2.0, gt=0)
     inbox_retention_days: int = Field(default=30, ge=30)
+    broker_url: SecretStr | None = Field(
+        default=None,
+        description="NATS JetStream server (nats://host:4222): every company's events are "
+        "also delivered to it, through a `nats` connector instance named `broker`.",
+    )
     embedded_dispatcher: bool = Field(
         default=False,
         description="Deliver events inside the web process (`baoxiao serve` on SQLite).",
