@@ -55,6 +55,7 @@ class NatsConnector(Connector):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._clients: dict[str, Client] = {}
+        self._connecting: asyncio.Lock | None = None  # used on the loop only
         self._streams: set[tuple[str, str]] = set()
 
     @staticmethod
@@ -77,17 +78,21 @@ class NatsConnector(Connector):
         return asyncio.run_coroutine_threadsafe(coro, self._event_loop()).result(timeout)
 
     async def _client(self, config: NatsConfig) -> Client:
+        """One connection per URL, shared by all publishes (connects once, not per thread)."""
         url = config.url.get_secret_value()
-        client = self._clients.get(url)
-        if client is None or client.is_closed:
-            client = await nats.connect(
-                url,
-                connect_timeout=config.timeout_seconds,
-                max_reconnect_attempts=-1,
-                allow_reconnect=True,
-            )
-            self._clients[url] = client
-        return client
+        if self._connecting is None:
+            self._connecting = asyncio.Lock()
+        async with self._connecting:
+            client = self._clients.get(url)
+            if client is None or client.is_closed:
+                client = await nats.connect(
+                    url,
+                    connect_timeout=config.timeout_seconds,
+                    max_reconnect_attempts=-1,
+                    allow_reconnect=True,
+                )
+                self._clients[url] = client
+            return client
 
     async def _ensure_stream(self, js: JetStreamContext, config: NatsConfig, url: str) -> None:
         key = (url, config.stream)
@@ -148,8 +153,14 @@ class NatsConnector(Connector):
         async def _drain() -> None:
             for client in self._clients.values():
                 if not client.is_closed:
-                    await client.drain()
+                    with contextlib.suppress(NatsError, OSError, TimeoutError):
+                        await client.drain()
             self._clients.clear()
+            current = asyncio.current_task()
+            rest = [t for t in asyncio.all_tasks() if t is not current]
+            for task in rest:
+                task.cancel()
+            await asyncio.gather(*rest, return_exceptions=True)
 
         with contextlib.suppress(TimeoutError, NatsError, OSError):
             self._run(_drain(), 10.0)
