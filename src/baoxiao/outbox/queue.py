@@ -28,15 +28,12 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Integer,
-    cast,
-    column,
     exists,
     func,
     select,
+    text,
     update,
 )
-from sqlalchemy import values as values_table
 from sqlalchemy.orm import Session, aliased
 
 from baoxiao.connectors.base import EventEnvelope
@@ -250,6 +247,20 @@ def finish(
     return counts
 
 
+FINISH_DELIVERED_PG = text(
+    """
+    UPDATE integration_deliveries AS d
+    SET status = :delivered, delivered_at = done.d_at, last_status_code = done.d_code,
+        last_error = NULL, lease_owner = NULL, lease_expires_at = NULL
+    FROM unnest(
+        CAST(:ids AS uuid[]), CAST(:ats AS timestamptz[]), CAST(:codes AS integer[])
+    ) AS done (d_id, d_at, d_code)
+    WHERE d.id = done.d_id AND d.lease_owner = :owner AND d.status = :pending
+    RETURNING d.id
+    """
+)
+
+
 def _finish_delivered(session: Session, owner: str, outcomes: list[Outcome]) -> int:
     """Mark successes delivered in one UPDATE, only rows whose lease is still ours;
     returns how many were. Delivery time and status code are per row (VALUES list)."""
@@ -283,29 +294,18 @@ def _finish_delivered(session: Session, owner: str, outcomes: list[Outcome]) -> 
             )
             done += int(getattr(result, "rowcount", 0) or 0)
         return done
-    data = values_table(
-        column("d_id", Delivery.__table__.c.id.type),
-        column("d_at", Delivery.__table__.c.delivered_at.type),
-        column("d_code", Integer),
-        name="done",
-    ).data([(v["d_id"], v["d_at"], v["d_code"]) for v in values])
+    # PostgreSQL: the rows travel as three arrays, so the statement text never changes
+    # and is prepared once (a VALUES list would be compiled anew for every batch).
     result = session.execute(
-        update(Delivery)
-        .where(
-            Delivery.id == data.c.d_id,
-            Delivery.lease_owner == owner,
-            Delivery.status == DeliveryStatus.PENDING,
-        )
-        .values(
-            status=DeliveryStatus.DELIVERED,
-            delivered_at=data.c.d_at,
-            last_status_code=cast(data.c.d_code, Integer),
-            last_error=None,
-            lease_owner=None,
-            lease_expires_at=None,
-        )
-        .returning(Delivery.id)
-        .execution_options(synchronize_session=False)
+        FINISH_DELIVERED_PG,
+        {
+            "ids": [v["d_id"] for v in values],
+            "ats": [v["d_at"] for v in values],
+            "codes": [v["d_code"] for v in values],
+            "owner": owner,
+            "delivered": DeliveryStatus.DELIVERED.value,
+            "pending": DeliveryStatus.PENDING.value,
+        },
     )
     return len(result.all())
 
