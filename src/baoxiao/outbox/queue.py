@@ -24,10 +24,13 @@ import random
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Integer,
+    bindparam,
     exists,
     func,
     select,
@@ -90,9 +93,11 @@ def envelope(row: OutboxEvent) -> EventEnvelope:
     )
 
 
-def due_query(now: datetime, limit: int) -> Any:
+@cache
+def due_query() -> Any:
     """Due deliveries with their events, oldest first, skipping rows another worker is
-    claiming. Plain columns, not ORM objects: one round trip, little Python per row."""
+    claiming. Plain columns, not ORM objects: one round trip, little Python per row.
+    Built once (parameters `now`, `limit`): constructing it costs more than running it."""
     return (
         select(
             Delivery.id,
@@ -104,13 +109,13 @@ def due_query(now: datetime, limit: int) -> Any:
         .join(OutboxEvent, OutboxEvent.id == Delivery.event_id)
         .where(
             Delivery.status == DeliveryStatus.PENDING,
-            Delivery.next_attempt_at <= now,
-            (Delivery.lease_expires_at.is_(None)) | (Delivery.lease_expires_at <= now),
+            Delivery.next_attempt_at <= bindparam("now"),
+            (Delivery.lease_expires_at.is_(None)) | (Delivery.lease_expires_at <= bindparam("now")),
             ConnectorInstance.enabled.is_(True),
             _not_blocked(),
         )
         .order_by(Delivery.next_attempt_at, Delivery.id)
-        .limit(limit)
+        .limit(bindparam("limit", type_=Integer, literal_execute=True))
         .with_for_update(of=Delivery, skip_locked=True)
     )
 
@@ -135,7 +140,7 @@ def claim(
 
     Three statements whatever the batch size: the due rows with their events
     (locked), the instances' token buckets (locked), one UPDATE for the leases."""
-    rows = session.execute(due_query(now, limit)).all()
+    rows = session.execute(due_query(), {"now": now, "limit": limit}).all()
     if not rows:
         return []
     by_instance: dict[uuid.UUID, list[Any]] = {}
@@ -346,9 +351,9 @@ def _not_blocked() -> ColumnElement[bool]:
     )
 
 
-def next_due_at(session: Session, now: datetime) -> datetime | None:
-    """When the next delivery can be claimed (a retry time or a lease expiry)."""
-    base = (
+@cache
+def _next_due_query() -> Any:
+    return (
         select(Delivery.next_attempt_at, Delivery.lease_expires_at)
         .join(ConnectorInstance, ConnectorInstance.id == Delivery.connector_id)
         .where(
@@ -356,11 +361,17 @@ def next_due_at(session: Session, now: datetime) -> datetime | None:
             ConnectorInstance.enabled.is_(True),
             _not_blocked(),
         )
+        .order_by(Delivery.next_attempt_at)
+        .limit(1)
     )
-    row = session.execute(base.order_by(Delivery.next_attempt_at).limit(1)).first()
+
+
+def next_due_at(session: Session, now: datetime) -> datetime | None:
+    """When the next delivery can be claimed (a retry time or a lease expiry)."""
+    row = session.execute(_next_due_query()).first()
     if row is None:
         return None
-    candidates = [max(row[0], row[1]) if row[1] is not None else row[0]]
+    candidates: list[datetime] = [max(row[0], row[1]) if row[1] is not None else row[0]]
     lease = session.scalar(
         select(func.min(Delivery.lease_expires_at)).where(
             Delivery.status == DeliveryStatus.PENDING, Delivery.lease_expires_at > now
