@@ -23,14 +23,23 @@ from typing import Any
 import nats
 import pytest
 from nats.js.api import DeliverPolicy
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
+from baoxiao.integrations.dispatcher import Dispatcher
 from baoxiao.kernel.db import Database
-from baoxiao.models.integration import ConnectorInstance
+from baoxiao.models.integration import ConnectorInstance, Delivery
 from baoxiao.outbox import broker
-from tests.support.delivery import all_delivered, counts, publish_events, wait_until
+from baoxiao.settings import Settings
+from tests.support.delivery import (
+    TEST_SECRET_KEY,
+    all_delivered,
+    counts,
+    publish_events,
+    wait_until,
+)
 from tests.support.factories import ensure_currencies, make_company
+from tests.support.integrations import fast_settings
 from tests.support.workers import Workers, worker_env
 
 NATS_URL = os.environ.get("BAOXIAO_TEST_NATS_URL", "nats://127.0.0.1:4222")
@@ -145,3 +154,32 @@ def test_broker_not_provisioned_without_the_setting(committing_db: Database) -> 
     publish_events(committing_db, company_id, 2, 2)
     with committing_db.transaction() as session:
         assert session.scalars(select(ConnectorInstance)).all() == []
+
+
+def test_broker_instance_without_url_waits_and_the_dispatcher_goes_on(
+    committing_db: Database, tmp_path: Path, broker_url: str
+) -> None:
+    """The setting removed while the broker instance still has work: its deliveries
+    are retried later (with the error recorded) and the dispatcher pass does not fail."""
+    db = committing_db
+    with db.transaction() as session:
+        ensure_currencies(session)
+        company, _d, _c = make_company(session, f"U{uuid.uuid4().hex[:6]}")
+        company_id = company.id
+    publish_events(db, company_id, 2, 2)  # creates the broker instance, 4 deliveries
+    broker.configure(None)
+    with db.transaction() as session:
+        before = session.scalar(select(func.count()).select_from(Delivery))
+    settings = Settings(var_dir=tmp_path, secret_key=TEST_SECRET_KEY)
+    dispatcher = Dispatcher(db, fast_settings(settings))
+    try:
+        for _ in range(3):
+            dispatcher.run_once()  # does not raise
+    finally:
+        dispatcher.close()
+    with db.transaction() as session:
+        rows = session.scalars(select(Delivery)).all()
+        assert len(rows) == before == 4
+        assert {(d.status, d.last_error) for d in rows if d.sequence == 1} == {
+            ("pending", "connector config unusable")
+        }

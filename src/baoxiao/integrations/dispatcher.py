@@ -94,11 +94,13 @@ class Dispatcher:
         for row in rows:
             cached = self._contexts.get(row.id)
             if cached is None or cached[0] != row.updated_at:
-                self._contexts[row.id] = (
-                    row.updated_at,
-                    instances.context(self.box, row),
-                    row.kind,
-                )
+                try:
+                    ctx = instances.context(self.box, row)
+                except Exception:  # e.g. the broker instance after BAOXIAO_BROKER_URL went
+                    log.exception("connector instance %s has an unusable config", row.id)
+                    self._contexts.pop(row.id, None)
+                    continue
+                self._contexts[row.id] = (row.updated_at, ctx, row.kind)
 
     def _claim(self) -> list[queue.Leased]:
         with self.db.transaction() as session:
@@ -118,6 +120,10 @@ class Dispatcher:
             return leased
 
     def _deliver(self, item: queue.Leased) -> queue.Outcome:
+        if item.connector_id not in self._contexts:  # its config did not load: retry later
+            return queue.Outcome(
+                item.delivery_id, ok=False, error="connector config unusable", retryable=True
+            )
         _stamp, ctx, kind = self._contexts[item.connector_id]
         try:
             result = self._connector(kind).handle(ctx, item.event)
@@ -171,7 +177,11 @@ class Dispatcher:
             counts = queue.finish(
                 session, self.owner, outcomes, now=utcnow(), policy=self.policy, rng=self.rng
             )
-        kinds = {self._contexts[item.connector_id][2] for item, _f in batch}
+        kinds = {
+            self._contexts[item.connector_id][2]
+            for item, _f in batch
+            if item.connector_id in self._contexts
+        }
         kind = kinds.pop() if len(kinds) == 1 else "mixed"
         for outcome, n in counts.items():
             if n:
