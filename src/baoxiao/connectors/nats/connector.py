@@ -75,7 +75,12 @@ class NatsConnector(Connector):
             return self._loop
 
     def _run(self, coro: Coroutine[Any, Any, Any], timeout: float) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, self._event_loop()).result(timeout)
+        future = asyncio.run_coroutine_threadsafe(coro, self._event_loop())
+        try:
+            return future.result(timeout)
+        except TimeoutError:
+            future.cancel()  # do not leave a late publish running on the loop
+            raise
 
     async def _client(self, config: NatsConfig) -> Client:
         """One connection per URL, shared by all publishes (connects once, not per thread)."""
