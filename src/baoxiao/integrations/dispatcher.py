@@ -165,6 +165,12 @@ class Dispatcher:
             handled += self._record(previous)
             previous = []
         leased = self._claim()
+        if not leased and previous:
+            # Nothing to overlap with (e.g. only successors of the running batch are
+            # waiting): record, then claim what that unblocked, in this same pass.
+            handled += self._record(previous)
+            previous = []
+            leased = self._claim()
         self._inflight = [(item, self.pool.submit(self._deliver, item)) for item in leased]
         return handled + len(leased) + self._record(previous)
 
