@@ -29,6 +29,7 @@ from baoxiao.kernel.logging import RequestIdMiddleware
 from baoxiao.kernel.storage import LocalStorage
 from baoxiao.migrations import runner
 from baoxiao.org.api import router as org_router
+from baoxiao.outbox import broker
 from baoxiao.payments.api import router as payments_router
 from baoxiao.policies.api import router as policies_router
 from baoxiao.settings import Settings
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     """Build the application; tests pass their own settings and database."""
     settings = settings or Settings()
     db = db or Database.from_url(settings.resolved_database_url, pool_size=settings.db_pool_size)
+    broker.configure(settings.broker_url.get_secret_value() if settings.broker_url else None)
     embedded = (
         EmbeddedDispatcher(db, settings)
         if settings.embedded_dispatcher and db.dialect == "sqlite"

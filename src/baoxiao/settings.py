@@ -57,6 +57,11 @@ class Settings(BaseSettings):
     ocr_enabled: bool = Field(default=False, description="Propose amount/date/seller by OCR.")
     ocr_max_pixels: int = Field(default=4_000_000, ge=10_000, le=40_000_000)
     ocr_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
+    broker_url: SecretStr | None = Field(
+        default=None,
+        description="NATS JetStream server (nats://host:4222): every company's events are "
+        "also delivered to it, through a `nats` connector instance named `broker`.",
+    )
     embedded_dispatcher: bool = Field(
         default=False,
         description="Deliver events inside the web process (`baoxiao serve` on SQLite).",

@@ -10,6 +10,7 @@ from types import FrameType
 from baoxiao.integrations.dispatcher import Dispatcher
 from baoxiao.kernel import wakeup
 from baoxiao.kernel.db import Database
+from baoxiao.outbox import broker
 from baoxiao.settings import Settings
 
 log = logging.getLogger("baoxiao.worker")
@@ -23,6 +24,7 @@ def run_worker(db: Database, settings: Settings, *, processes_signals: bool = Tr
         log.info("signal %s: finishing the current batch", signum)
         stop.set()
 
+    broker.configure(settings.broker_url.get_secret_value() if settings.broker_url else None)
     if processes_signals:
         signal.signal(signal.SIGTERM, _stop)
         signal.signal(signal.SIGINT, _stop)

@@ -5,7 +5,8 @@ One loop per worker process (`baoxiao worker`), or one thread inside
 1. applies received inbound callbacks (integrations.inbound);
 2. claims a batch under leases in one short transaction (outbox.queue.claim);
 3. calls the connectors concurrently from a thread pool, outside any transaction;
-4. records every outcome in one transaction, only for leases still held.
+4. records the previous batch's outcomes in one transaction (bulk UPDATE), only
+   for leases still held, while this batch's calls run (a two-stage pipeline).
 Between passes it sleeps until woken (LISTEN/NOTIFY on PostgreSQL, an
 in-process signal on SQLite) or until the next retry is due, at most one poll
 interval: polling is the fallback, a lost wake-up only costs latency.
@@ -20,7 +21,7 @@ import socket
 import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
 
 from sqlalchemy import delete, select
@@ -81,6 +82,7 @@ class Dispatcher:
         self._connectors: dict[str, Connector] = {}
         self._contexts: dict[uuid.UUID, tuple[object, ConnectorContext, str]] = {}
         self._last_purge = 0.0
+        self._inflight: list[tuple[queue.Leased, Future[queue.Outcome]]] = []
 
     def _connector(self, kind: str) -> Connector:
         if kind not in self._connectors:
@@ -92,11 +94,13 @@ class Dispatcher:
         for row in rows:
             cached = self._contexts.get(row.id)
             if cached is None or cached[0] != row.updated_at:
-                self._contexts[row.id] = (
-                    row.updated_at,
-                    instances.context(self.box, row),
-                    row.kind,
-                )
+                try:
+                    ctx = instances.context(self.box, row)
+                except Exception:  # e.g. the broker instance after BAOXIAO_BROKER_URL went
+                    log.exception("connector instance %s has an unusable config", row.id)
+                    self._contexts.pop(row.id, None)
+                    continue
+                self._contexts[row.id] = (row.updated_at, ctx, row.kind)
 
     def _claim(self) -> list[queue.Leased]:
         with self.db.transaction() as session:
@@ -116,6 +120,10 @@ class Dispatcher:
             return leased
 
     def _deliver(self, item: queue.Leased) -> queue.Outcome:
+        if item.connector_id not in self._contexts:  # its config did not load: retry later
+            return queue.Outcome(
+                item.delivery_id, ok=False, error="connector config unusable", retryable=True
+            )
         _stamp, ctx, kind = self._contexts[item.connector_id]
         try:
             result = self._connector(kind).handle(ctx, item.event)
@@ -142,23 +150,49 @@ class Dispatcher:
         )
 
     def run_once(self) -> int:
-        """One pass; returns the number of deliveries and callbacks handled."""
+        """One pass; returns the number of deliveries and callbacks handled.
+
+        Pipelined: the next batch is claimed and its calls started while the
+        previous batch's calls are still running; then the previous batch's
+        outcomes are recorded. Order is safe: a claimed batch never holds the
+        successor of an in-flight delivery (it is still pending, so it blocks).
+        """
         handled = inbound.apply_pending(self.db)
         self._maybe_purge()
+        previous, self._inflight = self._inflight, []
+        if all(future.done() for _item, future in previous):
+            # Nothing left to overlap with: record first, so successors are claimable now.
+            handled += self._record(previous)
+            previous = []
         leased = self._claim()
-        if not leased:
-            return handled
-        outcomes = list(self.pool.map(self._deliver, leased))
+        if not leased and previous:
+            # Nothing to overlap with (e.g. only successors of the running batch are
+            # waiting): record, then claim what that unblocked, in this same pass.
+            handled += self._record(previous)
+            previous = []
+            leased = self._claim()
+        self._inflight = [(item, self.pool.submit(self._deliver, item)) for item in leased]
+        return handled + len(leased) + self._record(previous)
+
+    def _record(self, batch: list[tuple[queue.Leased, Future[queue.Outcome]]]) -> int:
+        """Wait for a batch's calls and record their outcomes in one transaction."""
+        if not batch:
+            return 0
+        outcomes = [future.result() for _item, future in batch]
         with self.db.transaction() as session:
             counts = queue.finish(
                 session, self.owner, outcomes, now=utcnow(), policy=self.policy, rng=self.rng
             )
-        kinds = {self._contexts[i.connector_id][2] for i in leased}
+        kinds = {
+            self._contexts[item.connector_id][2]
+            for item, _f in batch
+            if item.connector_id in self._contexts
+        }
         kind = kinds.pop() if len(kinds) == 1 else "mixed"
         for outcome, n in counts.items():
             if n:
                 metrics.DELIVERIES.labels(kind, outcome).inc(n)
-        return handled + len(leased)
+        return len(batch)
 
     def _maybe_purge(self) -> None:
         if time.monotonic() - self._last_purge < PURGE_EVERY:
@@ -198,6 +232,11 @@ class Dispatcher:
 
     def close(self) -> None:
         """Finish in-flight calls, hand the SQLite lease back, close connections."""
+        batch, self._inflight = self._inflight, []
+        try:
+            self._record(batch)
+        except Exception:  # the leases expire and another worker retries them
+            log.exception("recording the last batch failed")
         self.pool.shutdown(wait=True)
         if self.db.dialect == "sqlite":
             with self.db.transaction() as session:

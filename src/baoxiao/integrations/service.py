@@ -30,6 +30,7 @@ from baoxiao.kernel.clock import utcnow
 from baoxiao.kernel.crypto import SecretBox
 from baoxiao.models.identity import User
 from baoxiao.models.integration import ConnectorInstance
+from baoxiao.outbox import broker
 
 SCALARS = ("name", "event_types", "enabled", "allow_private_network", "rate_limit_qps")
 
@@ -55,10 +56,13 @@ def decrypted_config(box: SecretBox, instance: ConnectorInstance) -> dict[str, A
 def context(box: SecretBox, instance: ConnectorInstance) -> ConnectorContext:
     """What a connector gets for this instance: validated config with secrets in clear."""
     cls = connector_class(instance.kind)
+    plain = decrypted_config(box, instance)
+    if broker.is_broker(instance) and not plain.get("url"):
+        plain["url"] = broker.url()  # the operator's BAOXIAO_BROKER_URL
     return ConnectorContext(
         connector_id=instance.id,
         company_id=instance.company_id,
-        config=cls.config_schema.model_validate(decrypted_config(box, instance)),
+        config=cls.config_schema.model_validate(plain),
         allow_private_network=instance.allow_private_network,
     )
 

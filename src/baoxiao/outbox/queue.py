@@ -24,12 +24,23 @@ import random
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, func, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    bindparam,
+    exists,
+    func,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.orm import Session, aliased
 
 from baoxiao.connectors.base import EventEnvelope
+from baoxiao.kernel.clock import utcnow
 from baoxiao.models.integration import ConnectorInstance, Delivery, DeliveryStatus
 from baoxiao.models.outbox import OutboxEvent
 from baoxiao.outbox.retry import RetryPolicy
@@ -55,6 +66,19 @@ class Outcome:
     finished_at: datetime | None = None
 
 
+EVENT_COLUMNS = (
+    OutboxEvent.id.label("event_id"),
+    OutboxEvent.type,
+    OutboxEvent.occurred_at,
+    OutboxEvent.company_id,
+    OutboxEvent.subject_type,
+    OutboxEvent.subject_id,
+    OutboxEvent.sequence,
+    OutboxEvent.schema_version,
+    OutboxEvent.data,
+)
+
+
 def envelope(row: OutboxEvent) -> EventEnvelope:
     return EventEnvelope(
         id=row.id,
@@ -69,20 +93,29 @@ def envelope(row: OutboxEvent) -> EventEnvelope:
     )
 
 
-def due_query(now: datetime, limit: int) -> Any:
-    """Due deliveries, oldest first, skipping rows another worker is claiming."""
+@cache
+def due_query() -> Any:
+    """Due deliveries with their events, oldest first, skipping rows another worker is
+    claiming. Plain columns, not ORM objects: one round trip, little Python per row.
+    Built once (parameters `now`, `limit`): constructing it costs more than running it."""
     return (
-        select(Delivery)
+        select(
+            Delivery.id,
+            Delivery.connector_id,
+            Delivery.attempts,
+            *EVENT_COLUMNS,
+        )
         .join(ConnectorInstance, ConnectorInstance.id == Delivery.connector_id)
+        .join(OutboxEvent, OutboxEvent.id == Delivery.event_id)
         .where(
             Delivery.status == DeliveryStatus.PENDING,
-            Delivery.next_attempt_at <= now,
-            (Delivery.lease_expires_at.is_(None)) | (Delivery.lease_expires_at <= now),
+            Delivery.next_attempt_at <= bindparam("now"),
+            (Delivery.lease_expires_at.is_(None)) | (Delivery.lease_expires_at <= bindparam("now")),
             ConnectorInstance.enabled.is_(True),
             _not_blocked(),
         )
         .order_by(Delivery.next_attempt_at, Delivery.id)
-        .limit(limit)
+        .limit(bindparam("limit", type_=Integer, literal_execute=True))
         .with_for_update(of=Delivery, skip_locked=True)
     )
 
@@ -103,11 +136,14 @@ def _spend_tokens(instance: ConnectorInstance, wanted: int, now: datetime) -> in
 def claim(
     session: Session, owner: str, *, now: datetime, limit: int, lease: timedelta
 ) -> list[Leased]:
-    """Lease up to `limit` due deliveries to `owner`, within each instance's rate."""
-    rows: list[Delivery] = list(session.scalars(due_query(now, limit)))
+    """Lease up to `limit` due deliveries to `owner`, within each instance's rate.
+
+    Three statements whatever the batch size: the due rows with their events
+    (locked), the instances' token buckets (locked), one UPDATE for the leases."""
+    rows = session.execute(due_query(), {"now": now, "limit": limit}).all()
     if not rows:
         return []
-    by_instance: dict[uuid.UUID, list[Delivery]] = {}
+    by_instance: dict[uuid.UUID, list[Any]] = {}
     for row in rows:
         by_instance.setdefault(row.connector_id, []).append(row)
     instances = session.scalars(
@@ -116,25 +152,42 @@ def claim(
         .order_by(ConnectorInstance.id)
         .with_for_update()
     ).all()
-    granted: list[Delivery] = []
+    granted: list[Any] = []
     for instance in instances:
         wanted = by_instance[instance.id]
         granted.extend(wanted[: _spend_tokens(instance, len(wanted), now)])
-    events = {
-        e.id: e
-        for e in session.scalars(
-            select(OutboxEvent).where(OutboxEvent.id.in_([d.event_id for d in granted]))
+    if not granted:
+        session.flush()
+        return []
+    session.execute(
+        update(Delivery)
+        .where(Delivery.id.in_([r.id for r in granted]))
+        .values(
+            lease_owner=owner,
+            lease_expires_at=now + lease,
+            attempts=Delivery.attempts + 1,
+            first_attempt_at=func.coalesce(Delivery.first_attempt_at, now),
+            last_attempt_at=now,
         )
-    }
-    leased: list[Leased] = []
-    for d in granted:
-        d.lease_owner, d.lease_expires_at = owner, now + lease
-        d.attempts += 1
-        d.first_attempt_at = d.first_attempt_at or now
-        d.last_attempt_at = now
-        leased.append(Leased(d.id, d.connector_id, d.attempts, envelope(events[d.event_id])))
+        .execution_options(synchronize_session=False)
+    )
     session.flush()
-    return leased
+    return [Leased(r.id, r.connector_id, r.attempts + 1, _envelope_of(r)) for r in granted]
+
+
+def _envelope_of(row: Any) -> EventEnvelope:
+    """The envelope from a due_query row (the event's columns, its id as event_id)."""
+    return EventEnvelope(
+        id=row.event_id,
+        type=row.type,
+        occurred_at=row.occurred_at,
+        company_id=row.company_id,
+        subject_type=row.subject_type,
+        subject_id=row.subject_id,
+        sequence=row.sequence,
+        schema_version=row.schema_version,
+        data=row.data,
+    )
 
 
 def finish(
@@ -148,30 +201,32 @@ def finish(
 ) -> dict[str, int]:
     """Record outcomes of deliveries still leased by `owner`; returns counts by result."""
     counts = {"delivered": 0, "retry": 0, "dead": 0, "disabled": 0, "lost_lease": 0}
+    ok = [o for o in outcomes if o.ok]
+    failed = [o for o in outcomes if not o.ok]
+    if ok:
+        counts["delivered"] = _finish_delivered(session, owner, ok)
+        counts["lost_lease"] += len(ok) - counts["delivered"]
+    if not failed:
+        return counts
     rows = {
         d.id: d
         for d in session.scalars(
             select(Delivery)
             .where(
-                Delivery.id.in_([o.delivery_id for o in outcomes]),
+                Delivery.id.in_([o.delivery_id for o in failed]),
                 Delivery.lease_owner == owner,
                 Delivery.status == DeliveryStatus.PENDING,
             )
             .with_for_update()
         )
     }
-    for outcome in outcomes:
+    for outcome in failed:
         d = rows.get(outcome.delivery_id)
         if d is None:  # our lease expired and someone else took it over
             counts["lost_lease"] += 1
             continue
         d.lease_owner, d.lease_expires_at = None, None
         d.last_status_code = outcome.status_code
-        at = outcome.finished_at or now
-        if outcome.ok:
-            d.status, d.delivered_at, d.last_error = DeliveryStatus.DELIVERED, at, None
-            counts["delivered"] += 1
-            continue
         d.last_error = (outcome.error or "")[:2000]
         if outcome.disable:
             _disable(session, d.connector_id, outcome.error or "gone", now)
@@ -195,6 +250,69 @@ def finish(
             counts["retry"] += 1
     session.flush()
     return counts
+
+
+FINISH_DELIVERED_PG = text(
+    """
+    UPDATE integration_deliveries AS d
+    SET status = :delivered, delivered_at = done.d_at, last_status_code = done.d_code,
+        last_error = NULL, lease_owner = NULL, lease_expires_at = NULL
+    FROM unnest(
+        CAST(:ids AS uuid[]), CAST(:ats AS timestamptz[]), CAST(:codes AS integer[])
+    ) AS done (d_id, d_at, d_code)
+    WHERE d.id = done.d_id AND d.lease_owner = :owner AND d.status = :pending
+    RETURNING d.id
+    """
+)
+
+
+def _finish_delivered(session: Session, owner: str, outcomes: list[Outcome]) -> int:
+    """Mark successes delivered in one UPDATE, only rows whose lease is still ours;
+    returns how many were. Delivery time and status code are per row (VALUES list)."""
+    values = [
+        {
+            "d_id": o.delivery_id,
+            "d_at": o.finished_at or utcnow(),
+            "d_code": o.status_code,
+        }
+        for o in outcomes
+    ]
+    if session.get_bind().dialect.name != "postgresql":
+        done = 0
+        for v in values:  # SQLite: one writer anyway; a plain statement per row
+            result = session.execute(
+                update(Delivery)
+                .where(
+                    Delivery.id == v["d_id"],
+                    Delivery.lease_owner == owner,
+                    Delivery.status == DeliveryStatus.PENDING,
+                )
+                .values(
+                    status=DeliveryStatus.DELIVERED,
+                    delivered_at=v["d_at"],
+                    last_status_code=v["d_code"],
+                    last_error=None,
+                    lease_owner=None,
+                    lease_expires_at=None,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            done += int(getattr(result, "rowcount", 0) or 0)
+        return done
+    # PostgreSQL: the rows travel as three arrays, so the statement text never changes
+    # and is prepared once (a VALUES list would be compiled anew for every batch).
+    result = session.execute(
+        FINISH_DELIVERED_PG,
+        {
+            "ids": [v["d_id"] for v in values],
+            "ats": [v["d_at"] for v in values],
+            "codes": [v["d_code"] for v in values],
+            "owner": owner,
+            "delivered": DeliveryStatus.DELIVERED.value,
+            "pending": DeliveryStatus.PENDING.value,
+        },
+    )
+    return len(result.all())
 
 
 def _disable(session: Session, connector_id: uuid.UUID, reason: str, now: datetime) -> None:
@@ -233,9 +351,9 @@ def _not_blocked() -> ColumnElement[bool]:
     )
 
 
-def next_due_at(session: Session, now: datetime) -> datetime | None:
-    """When the next delivery can be claimed (a retry time or a lease expiry)."""
-    base = (
+@cache
+def _next_due_query() -> Any:
+    return (
         select(Delivery.next_attempt_at, Delivery.lease_expires_at)
         .join(ConnectorInstance, ConnectorInstance.id == Delivery.connector_id)
         .where(
@@ -243,11 +361,17 @@ def next_due_at(session: Session, now: datetime) -> datetime | None:
             ConnectorInstance.enabled.is_(True),
             _not_blocked(),
         )
+        .order_by(Delivery.next_attempt_at)
+        .limit(1)
     )
-    row = session.execute(base.order_by(Delivery.next_attempt_at).limit(1)).first()
+
+
+def next_due_at(session: Session, now: datetime) -> datetime | None:
+    """When the next delivery can be claimed (a retry time or a lease expiry)."""
+    row = session.execute(_next_due_query()).first()
     if row is None:
         return None
-    candidates = [max(row[0], row[1]) if row[1] is not None else row[0]]
+    candidates: list[datetime] = [max(row[0], row[1]) if row[1] is not None else row[0]]
     lease = session.scalar(
         select(func.min(Delivery.lease_expires_at)).where(
             Delivery.status == DeliveryStatus.PENDING, Delivery.lease_expires_at > now

@@ -26,6 +26,7 @@ from baoxiao.kernel.events import DomainEvent
 from baoxiao.kernel.ids import new_ulid
 from baoxiao.models.integration import ConnectorInstance, Delivery
 from baoxiao.models.outbox import OutboxEvent
+from baoxiao.outbox import broker
 
 NOTIFY_CHANNEL = "baoxiao_deliveries"
 
@@ -69,11 +70,13 @@ def fan_out(session: Session, row: OutboxEvent) -> list[Delivery]:
         company = uuid.UUID(row.company_id)
     except ValueError:
         return []
-    instances = session.scalars(
-        select(ConnectorInstance).where(
-            ConnectorInstance.company_id == company, ConnectorInstance.enabled.is_(True)
-        )
+    every = session.scalars(
+        select(ConnectorInstance).where(ConnectorInstance.company_id == company)
     ).all()
+    instances = [i for i in every if i.enabled]
+    added = broker.provision(session, company, every)
+    if added is not None and added not in instances:
+        instances.append(added)
     deliveries = [
         Delivery(
             connector_id=instance.id,

@@ -1,0 +1,1 @@
+"""NATS JetStream connector: every event published to a durable stream, acked."""
