@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     delivery_batch_size: int = Field(default=100, ge=1, le=1000)
     delivery_concurrency: int = Field(default=16, ge=1, le=256)
     delivery_poll_seconds: float = Field(default=2.0, gt=0)
+    approval_timer_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="How often a worker runs approval reminders and escalations.",
+    )
     inbox_retention_days: int = Field(default=30, ge=30)
     # Optional OCR of receipt images without a QR code (invoices/ocr.py, the `ocr` extra).
     ocr_enabled: bool = Field(default=False, description="Propose amount/date/seller by OCR.")

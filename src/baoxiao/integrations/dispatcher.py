@@ -27,6 +27,7 @@ from datetime import timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from baoxiao.approvals.tasks import run_timers
 from baoxiao.connectors.base import Connector, ConnectorContext, ConnectorError
 from baoxiao.integrations import inbound, metrics
 from baoxiao.integrations import service as instances
@@ -82,6 +83,7 @@ class Dispatcher:
         self._connectors: dict[str, Connector] = {}
         self._contexts: dict[uuid.UUID, tuple[object, ConnectorContext, str]] = {}
         self._last_purge = 0.0
+        self._last_timers = 0.0
         self._inflight: list[tuple[queue.Leased, Future[queue.Outcome]]] = []
 
     def _connector(self, kind: str) -> Connector:
@@ -158,7 +160,7 @@ class Dispatcher:
         successor of an in-flight delivery (it is still pending, so it blocks).
         """
         handled = inbound.apply_pending(self.db)
-        self._maybe_purge()
+        self._housekeeping()
         previous, self._inflight = self._inflight, []
         if all(future.done() for _item, future in previous):
             # Nothing left to overlap with: record first, so successors are claimable now.
@@ -194,12 +196,26 @@ class Dispatcher:
                 metrics.DELIVERIES.labels(kind, outcome).inc(n)
         return len(batch)
 
-    def _maybe_purge(self) -> None:
-        if time.monotonic() - self._last_purge < PURGE_EVERY:
-            return
-        self._last_purge = time.monotonic()
-        with self.db.transaction() as session:
-            inbound.purge(session, now=utcnow(), keep_days=self.settings.inbox_retention_days)
+    def _housekeeping(self) -> None:
+        """Periodic chores: purge the old inbox, run approval reminders and escalations."""
+        clock = time.monotonic()
+        if clock - self._last_purge >= PURGE_EVERY:
+            self._last_purge = clock
+            with self.db.transaction() as session:
+                inbound.purge(session, now=utcnow(), keep_days=self.settings.inbox_retention_days)
+        every = self.settings.approval_timer_seconds
+        if clock - self._last_timers >= every:
+            self._last_timers = clock
+            with self.db.transaction() as session:
+                # One worker at a time; the lease outlives the interval so it does not flap.
+                if hold_lease(session, "approval-timers", self.owner, timedelta(seconds=every * 3)):
+                    done = run_timers(session, utcnow())
+                    if done.reminded or done.escalated:
+                        log.info(
+                            "approval timers: %s reminded, %s escalated",
+                            done.reminded,
+                            done.escalated,
+                        )
 
     def _sleep_for(self) -> float:
         poll = self.settings.delivery_poll_seconds
