@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+
 from sqlalchemy import select
 
 from baoxiao.integrations.dispatcher import Dispatcher
