@@ -6,9 +6,13 @@ import re
 import uuid
 from typing import Any
 
+import jsonschema
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
+from baoxiao.kernel.db import Database
+from baoxiao.models import OutboxEvent
 from tests.api.conftest import LINE, Api
 from tests.support.factories import World
 
@@ -346,3 +350,43 @@ def test_history_records_payment_steps(api: Api, client: TestClient, world: Worl
         ("claim:start_payment", "approved", "paying"),
         ("claim:pay", "paying", "paid"),
     ]
+
+
+def test_success_publishes_payment_succeeded_after_claim_paid(
+    api: Api, client: TestClient, world: World, db: Database
+) -> None:
+    claim = api.approved_claim()
+    payment = client.post(
+        f"/api/v1/claims/{claim['id']}/mark-paid",
+        json={"external_reference": "BANK-42"},
+        headers=world["cashier"].headers,
+    ).json()
+    with db.transaction() as session:
+        events = list(
+            session.scalars(
+                select(OutboxEvent)
+                .where(OutboxEvent.subject_id == claim["id"])
+                .order_by(OutboxEvent.sequence)
+            )
+        )
+    types = [e.type for e in events]
+    assert types[-3:] == ["payment.requested", "claim.paid", "payment.succeeded"]
+    succeeded = events[-1]
+    assert succeeded.data["payment_id"] == payment["id"]
+    assert succeeded.data["amount"] == "50.0000"
+    assert succeeded.data["external_reference"] == "BANK-42"
+    assert succeeded.data["status"] == "paid"
+    schema = client.get("/api/v1/event-types/payment.succeeded").json()
+    envelope = {
+        "id": succeeded.id,
+        "type": succeeded.type,
+        "occurred_at": succeeded.occurred_at.isoformat(),
+        "company_id": succeeded.company_id,
+        "subject": {"type": "claim", "id": succeeded.subject_id},
+        "subject_type": "claim",
+        "subject_id": succeeded.subject_id,
+        "sequence": succeeded.sequence,
+        "schema_version": 1,
+        "data": succeeded.data,
+    }
+    jsonschema.validate(envelope, schema)

@@ -8,6 +8,7 @@ or back to approved when the bank refuses. The database allows one live
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -21,6 +22,7 @@ from baoxiao.kernel.clock import utcnow
 from baoxiao.models.claim import Claim, ClaimAction
 from baoxiao.models.org import Company
 from baoxiao.models.payment import Payment, PaymentStatus
+from baoxiao.outbox.service import publish
 from baoxiao.payments.errors import PaymentAlreadyCompleted, PaymentNotFound
 
 
@@ -90,13 +92,28 @@ def record_success(
         raise PaymentAlreadyCompleted(current_status=payment.status)
     payment.status, payment.completed_at = PaymentStatus.SUCCEEDED, utcnow()
     payment.external_reference = external_reference
-    lifecycle.apply(
+    paid = lifecycle.apply(
         session,
         claim,
         ClaimAction.PAY,
         actor=principal.actor,
         actor_user_id=principal.user_id,
         extra={"payment_reference": payment.reference},
+    )
+    assert paid is not None  # PAY always publishes claim.paid
+    # Finance systems follow payments, claim systems follow claims: both hear of it.
+    publish(
+        session,
+        replace(
+            paid,
+            type="payment.succeeded",
+            data={
+                **paid.data,
+                "payment_id": str(payment.id),
+                "amount": str(payment.amount),
+                "external_reference": external_reference,
+            },
+        ),
     )
     return payment
 
