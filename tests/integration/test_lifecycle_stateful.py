@@ -619,10 +619,11 @@ class ClaimLifecycle(RuleBasedStateMachine):
     @precondition(lambda self: any(self._unentitled_payers(c) for c in self.claims))
     @rule(data=st.data())
     def pay_unentitled(self, data: st.DataObject) -> None:
-        """Someone who filed or approved the claim tries to pay it."""
+        """Each person who filed or approved the claim tries to pay it; all are refused."""
         approved = [c for c in self.claims if self._unentitled_payers(c)]
         claim = data.draw(st.sampled_from(approved), label="claim")
-        self._pay(claim, data.draw(st.sampled_from(self._unentitled_payers(claim)), label="who"))
+        for who in self._unentitled_payers(claim):
+            self._pay(claim, who)
 
     # ---- what must hold after every step ------------------------------------------------------
 
