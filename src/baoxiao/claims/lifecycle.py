@@ -6,6 +6,7 @@ transition is written the same way in the caller's transaction.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -46,14 +47,7 @@ def apply(
     invoices_follow(session, claim, action, actor=actor)
     if event is not None:
         if extra:
-            event = DomainEvent(
-                event.type,
-                event.subject_type,
-                event.subject_id,
-                event.company_id,
-                {**event.data, **extra},
-                event.schema_version,
-            )
+            event = replace(event, data={**event.data, **extra})
         publish(session, event, at=now)
     return event
 
