@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from baoxiao.approvals import engine, facts, runtime
 from baoxiao.approvals.default_flow import DEFAULT_FLOW
@@ -195,6 +195,8 @@ def list_tasks(
         select(ApprovalTask)
         .join(Claim, Claim.id == ApprovalTask.claim_id)
         .where(ApprovalTask.status == status, permissions.task_for_me(principal))
+        # The inbox shows each task's claim and claimant: load them with the list, not per row.
+        .options(selectinload(ApprovalTask.claim).selectinload(Claim.claimant))
         .order_by(ApprovalTask.created_at, ApprovalTask.step)
         .limit(max(1, min(limit, 500)))
     )
