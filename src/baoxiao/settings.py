@@ -15,6 +15,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from baoxiao.kernel.crypto import load_or_create_secret_key
+from baoxiao.kernel.sessions import SessionPolicy
 
 
 class Settings(BaseSettings):
@@ -43,6 +44,13 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
     login_token_hours: int = Field(default=12, ge=1)
+    # Browser sessions (identity/sessions.py): idle and absolute limits, the window in
+    # which a sensitive change needs no fresh password, and the cookie's Secure flag
+    # (None: set it whenever the request came over https).
+    session_idle_minutes: int = Field(default=30, ge=1)
+    session_absolute_hours: int = Field(default=12, ge=1)
+    session_reauth_minutes: int = Field(default=5, ge=1)
+    session_cookie_secure: bool | None = None
     idempotency_hours: int = Field(default=24, ge=1)
     # Event delivery (integrations.dispatcher); tests scale the delays down.
     delivery_base_delay_seconds: float = Field(default=5.0, gt=0)
@@ -108,6 +116,14 @@ class Settings(BaseSettings):
     @property
     def idempotency_ttl(self) -> timedelta:
         return timedelta(hours=self.idempotency_hours)
+
+    @property
+    def session_policy(self) -> SessionPolicy:
+        return SessionPolicy(
+            idle=timedelta(minutes=self.session_idle_minutes),
+            absolute=timedelta(hours=self.session_absolute_hours),
+            reauth=timedelta(minutes=self.session_reauth_minutes),
+        )
 
     @property
     def tz(self) -> ZoneInfo:

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 from sqlalchemy.orm import Session
 
-from baoxiao.identity.errors import InvalidToken
+from baoxiao.identity import sessions
+from baoxiao.identity.errors import InvalidToken, SessionInvalid
 from baoxiao.identity.principal import Principal
 from baoxiao.identity.service import authenticate_token
 from baoxiao.kernel.errors import Unauthorized
 from baoxiao.kernel.routing import request_session
+from baoxiao.kernel.sessions import SessionPolicy
+from baoxiao.models.identity import WebSession
 
 DbSession = Annotated[Session, Depends(request_session)]
 
@@ -50,3 +53,73 @@ def idempotency_scope(request: Request, session: Session) -> str | None:
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+# Browser sessions (HTML pages). The cookie is HttpOnly and SameSite=Lax; Secure when
+# the request came over https or BAOXIAO_SESSION_COOKIE_SECURE says so.
+SESSION_COOKIE = "bx_session"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+
+
+def session_policy(request: Request) -> SessionPolicy:
+    policy: SessionPolicy = request.app.state.settings.session_policy
+    return policy
+
+
+def current_web_session(request: Request, session: DbSession) -> WebSession:
+    """The caller's live browser session, or SessionInvalid (pages redirect to sign-in)."""
+    cached: WebSession | None = getattr(request.state, "web_session", None)
+    if cached is not None:
+        return cached
+    plain = request.cookies.get(SESSION_COOKIE)
+    if not plain:
+        raise SessionInvalid()
+    web, principal = sessions.resolve(session, plain, session_policy(request))
+    request.state.web_session = web
+    request.state.principal = principal
+    return web
+
+
+def web_principal(request: Request, web: CurrentWebSession) -> Principal:
+    """Who is signed in to this browser session."""
+    principal: Principal = request.state.principal
+    return principal
+
+
+async def csrf_protect(request: Request, web: CurrentWebSession) -> None:
+    """Every state-changing request of a page carries the session's CSRF token, as the
+    form field `csrf_token` or (HTMX, fetch) the X-CSRF-Token header."""
+    submitted = request.headers.get(CSRF_HEADER)
+    if submitted is None and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        form = await request.form()  # Starlette keeps it: the endpoint reads it again
+        value = form.get(CSRF_FIELD)
+        submitted = value if isinstance(value, str) else None
+    sessions.check_csrf(web, submitted)
+
+
+def set_session_cookie(request: Request, response: Response, plain: str) -> None:
+    settings = request.app.state.settings
+    secure = settings.session_cookie_secure
+    if secure is None:
+        secure = request.url.scheme == "https"
+    response.set_cookie(
+        SESSION_COOKIE,
+        plain,
+        max_age=int(settings.session_policy.absolute.total_seconds()),
+        path="/",
+        secure=secure,
+        httponly=True,
+        samesite="lax",
+    )
+
+
+def clear_session_cookie(response: Response) -> None:
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
+
+
+CurrentWebSession = Annotated[WebSession, Depends(current_web_session)]
+WebPrincipal = Annotated[Principal, Depends(web_principal)]
+CsrfProtected = Depends(csrf_protect)

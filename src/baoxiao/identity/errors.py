@@ -1,6 +1,6 @@
 """Identity errors."""
 
-from baoxiao.kernel.errors import NotFound, Unauthorized
+from baoxiao.kernel.errors import Forbidden, NotFound, Unauthorized
 from baoxiao.kernel.i18n import Msg
 
 
@@ -19,3 +19,27 @@ class InvalidToken(Unauthorized):
 class TokenNotFound(NotFound):
     code = "token_not_found"
     message = Msg("No such token among yours.", "您的令牌中没有这一个。")
+
+
+class SessionInvalid(Unauthorized):
+    code = "session_invalid"
+    message = Msg(
+        "Your session has ended or expired; please sign in again.",
+        "会话已结束或已过期,请重新登录。",
+    )
+
+
+class CsrfFailed(Forbidden):
+    code = "csrf_failed"
+    message = Msg(
+        "The form is out of date or did not come from this site; reload the page and try again.",
+        "表单已过期或并非来自本站,请刷新页面后重试。",
+    )
+
+
+class ReauthenticationRequired(Forbidden):
+    code = "reauthentication_required"
+    message = Msg(
+        "Please confirm your password again before making this change.",
+        "进行此项修改前,请再次确认您的密码。",
+    )

@@ -17,6 +17,7 @@ class Principal:
     employee_id: uuid.UUID | None
     roles: frozenset[tuple[str, uuid.UUID]] = field(default_factory=frozenset)
     token_id: uuid.UUID | None = None
+    web_session_id: uuid.UUID | None = None
     locale: str | None = None
 
     @property

@@ -59,14 +59,23 @@ def issue_token(
     return token, plain
 
 
-def login(session: Session, username: str, password: str, ttl: timedelta) -> tuple[ApiToken, str]:
-    """Check a local password and issue a short-lived login token."""
+def check_password(session: Session, username: str, password: str) -> User:
+    """The active local account with this username and password, or InvalidCredentials.
+
+    The one place a local password is checked, for API tokens and browser sign-in alike.
+    """
     user = session.scalars(select(User).where(User.username == username)).first()
     if user is None or not user.active or not verify_password(user.password_hash, password):
         raise InvalidCredentials()
     assert user.password_hash is not None
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
+    return user
+
+
+def login(session: Session, username: str, password: str, ttl: timedelta) -> tuple[ApiToken, str]:
+    """Check a local password and issue a short-lived login token."""
+    user = check_password(session, username, password)
     user.last_login_at = utcnow()
     token, plain = issue_token(session, user, name="login", kind="login", ttl=ttl)
     audit(

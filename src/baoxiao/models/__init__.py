@@ -20,7 +20,7 @@ from baoxiao.models.claim import (
     ClaimLine,
     ClaimStatus,
 )
-from baoxiao.models.identity import ApiToken, Role, RoleAssignment, User
+from baoxiao.models.identity import ApiToken, Role, RoleAssignment, User, WebSession
 from baoxiao.models.integration import (
     ConnectorInstance,
     Delivery,
@@ -77,5 +77,6 @@ __all__ = [
     "StandardStatus",
     "TaskStatus",
     "User",
+    "WebSession",
     "WorkerLease",
 ]

@@ -81,3 +81,29 @@ class ApiToken(Base):
     scopes: Mapped[list[Any]] = mapped_column(default=list)
 
     user: Mapped[User] = relationship()
+
+
+class WebSession(Base):
+    """A browser sign-in, kept on the server; the cookie holds a random value whose
+    SHA-256 digest is stored here, so a database leak reveals no live cookie."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    # How the person proved who they are: "password", "oidc:<provider>", "feishu", ...
+    method: Mapped[str] = mapped_column(String(64))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]  # the absolute limit, whatever the activity
+    authenticated_at: Mapped[datetime] = mapped_column(default=utcnow)  # for re-auth checks
+    ended_at: Mapped[datetime | None]
+    end_reason: Mapped[str | None] = mapped_column(String(32))
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(255))
+
+    user: Mapped[User] = relationship()
