@@ -43,6 +43,7 @@ from sqlalchemy import URL, Engine, create_engine, make_url, text
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from baoxiao.demo.seed import DEMO_PASSWORD, PEOPLE
+from sqlcount import count_lifecycles
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -97,6 +98,7 @@ class Options:
     pgbench_threads: int
     pgbench_seconds: int
     time_limit: float
+    count_statements: int
 
 
 def parse_args(argv: Sequence[str] | None = None) -> Options:
@@ -119,6 +121,12 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         type=float,
         default=900.0,
         help="seconds after which the lifecycle phases give up",
+    )
+    p.add_argument(
+        "--count-statements",
+        type=int,
+        default=3,
+        help="lifecycles run in-process afterwards to count SQL statements per call (0 skips)",
     )
     a = p.parse_args(argv)
     if not (1 <= a.clients <= MAX_CLIENTS):
@@ -144,6 +152,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         a.pgbench_threads,
         a.pgbench_seconds,
         a.time_limit,
+        max(0, a.count_statements),
     )
 
 
@@ -616,7 +625,7 @@ class Load:
         ) as client:
             while (index := self._take()) is not None:
                 try:
-                    self._lifecycle(client, self.plans[index % len(self.plans)], timings)
+                    self.lifecycle(client, self.plans[index % len(self.plans)], timings)
                 except Exception as exc:  # any failure stops the whole run
                     with self._lock:
                         self.failure = self.failure or f"lifecycle {index}: {exc}"
@@ -657,7 +666,7 @@ class Load:
                 return str(task["id"])
         raise BenchError(f"{call}: no pending task of {user} for claim {claim_id}")
 
-    def _lifecycle(self, client: httpx.Client, plan: Plan, timings: dict[str, list[float]]) -> None:
+    def lifecycle(self, client: httpx.Client, plan: Plan, timings: dict[str, list[float]]) -> None:
         r = self._call(
             client,
             timings,
@@ -799,6 +808,16 @@ def run(opts: Options) -> int:
                 raise BenchError(
                     f"expected {opts.warmup + opts.claims} paid bench claims, found {paid}"
                 )
+            counts = (
+                count_lifecycles(
+                    db_url,
+                    CALLS,
+                    lambda client, i, timings: load.lifecycle(client, load.plans[i], timings),
+                    opts.count_statements,
+                )
+                if opts.count_statements
+                else None
+            )
             audit_line = server.cli("audit", "verify").strip()
         finally:
             server.stop()
@@ -824,6 +843,17 @@ def run(opts: Options) -> int:
     )
     for line in cpu_report(cpu_before, cpu_after, completed):
         out(line)
+    if counts is not None:
+        out(
+            f"SQL statements per call (in-process, mean of {opts.count_statements} lifecycles; "
+            "pool pings not counted):"
+        )
+        out(
+            "  "
+            + ", ".join(f"{c} {counts.statements[c]:.0f}" for c in CALLS)
+            + f"; per lifecycle {sum(counts.statements.values()):.0f}, "
+            f"commits {sum(counts.commits.values()):.0f}"
+        )
     out(f"integrity:              {paid} bench claims paid; {audit_line}")
     if opts.pgbench_seconds:
         out("")
