@@ -207,6 +207,9 @@ def create_draft(session: Session, principal: Principal, data: ClaimCreate) -> C
         created_by_id=principal.user_id,
         created_at=now,
         updated_at=now,
+        # A new claim has none: set so, reading them costs no query.
+        lines=[],
+        attachments=[],
     )
     claim.claimant = employee
     session.add(claim)
