@@ -261,6 +261,7 @@ class PgSampler:
         self.engine, self.database, self.interval = engine, database, interval
         self.samples = 0
         self.totals = {"active": 0, "lock_wait": 0, "idle_in_tx": 0}
+        self.waits: dict[str, int] = {}  # lock waits by the waiting statement's first words
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="pg-sampler", daemon=True)
 
@@ -271,9 +272,17 @@ class PgSampler:
             "       count(*) FILTER (WHERE state LIKE 'idle in transaction%') "
             "FROM pg_stat_activity WHERE datname = :db AND pid <> pg_backend_pid()"
         )
+        waiting_query = text(
+            "SELECT query FROM pg_stat_activity WHERE datname = :db AND state = 'active' "
+            "AND wait_event_type = 'Lock'"
+        )
         with self.engine.connect() as conn:
             while not self._stop.wait(self.interval):
                 active, lock_wait, idle_tx = conn.execute(query, {"db": self.database}).one()
+                if lock_wait:
+                    for (waiting,) in conn.execute(waiting_query, {"db": self.database}):
+                        key = " ".join(str(waiting).split()[:4])[:60]
+                        self.waits[key] = self.waits.get(key, 0) + 1
                 conn.rollback()
                 self.samples += 1
                 self.totals["active"] += active
@@ -290,6 +299,12 @@ class PgSampler:
 
     def mean(self, key: str) -> float:
         return self.totals[key] / self.samples if self.samples else 0.0
+
+    def waits_summary(self) -> str:
+        if not self.samples or not self.waits:
+            return "none"
+        ranked = sorted(self.waits.items(), key=lambda kv: -kv[1])[:4]
+        return ", ".join(f"{n / self.samples:.2f} on {q!r}" for q, n in ranked)
 
 
 def commits(engine: Engine, database: str) -> int:
@@ -841,6 +856,7 @@ def run(opts: Options) -> int:
         f"waiting on a lock {sampler.mean('lock_wait'):.2f}, "
         f"idle in transaction {sampler.mean('idle_in_tx'):.2f}"
     )
+    out(f"lock waits by statement (mean backends): {sampler.waits_summary()}")
     for line in cpu_report(cpu_before, cpu_after, completed):
         out(line)
     if counts is not None:

@@ -137,6 +137,7 @@ def _append_queued(session: Session) -> None:
     queued = session.info.pop(_QUEUE_KEY, None)
     if not queued:
         return
+    session.flush()  # write the rest first: the head stays locked only for the appends
     head = _lock_head(session)
     seq, prev_hash = head.last_seq, head.last_hash
     for item in queued:
