@@ -60,15 +60,17 @@ def _next_sequence(session: Session, event: DomainEvent) -> int:
     subject = (event.subject_type, event.subject_id)
     last = known.get(subject)
     if last is None:
-        last = (
-            session.scalar(
-                select(func.max(OutboxEvent.sequence)).where(
-                    OutboxEvent.subject_type == event.subject_type,
-                    OutboxEvent.subject_id == event.subject_id,
+        # No autoflush: only publish adds events, and it would have noted any pending one.
+        with session.no_autoflush:
+            last = (
+                session.scalar(
+                    select(func.max(OutboxEvent.sequence)).where(
+                        OutboxEvent.subject_type == event.subject_type,
+                        OutboxEvent.subject_id == event.subject_id,
+                    )
                 )
+                or 0
             )
-            or 0
-        )
     known[subject] = last + 1
     return last + 1
 
