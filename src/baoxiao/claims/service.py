@@ -211,13 +211,15 @@ def create_draft(session: Session, principal: Principal, data: ClaimCreate) -> C
     claim.claimant = employee
     session.add(claim)
     with session.no_autoflush:  # the claim and its lines are inserted together, below
-        for index, line in enumerate(data.lines):
-            _add_line(session, claim, line, index)
-        claim.recompute_total()
-        # The number last: taking it locks the company's counter row until commit.
-        year = now.astimezone(ZoneInfo(company.timezone)).year  # the company's calendar year
-        seq = sequences.next_value(session, company.id, f"claim:{year}")
-        claim.number = f"{company.claim_prefix}-{year}-{seq:06d}"
+        try:
+            for index, line in enumerate(data.lines):
+                _add_line(session, claim, line, index)
+        finally:  # also when a line is refused, so the claim is as complete as before
+            # The number last: taking it locks the company's counter row until commit.
+            year = now.astimezone(ZoneInfo(company.timezone)).year  # the company's year
+            seq = sequences.next_value(session, company.id, f"claim:{year}")
+            claim.number = f"{company.claim_prefix}-{year}-{seq:06d}"
+    claim.recompute_total()
     session.flush()
     if claim.lines:
         recheck(session, claim)
