@@ -43,6 +43,7 @@ from sqlalchemy import URL, Engine, create_engine, make_url, text
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from baoxiao.demo.seed import DEMO_PASSWORD, PEOPLE
+from sqlcount import count_lifecycles
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -97,6 +98,7 @@ class Options:
     pgbench_threads: int
     pgbench_seconds: int
     time_limit: float
+    count_statements: int
 
 
 def parse_args(argv: Sequence[str] | None = None) -> Options:
@@ -119,6 +121,12 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         type=float,
         default=900.0,
         help="seconds after which the lifecycle phases give up",
+    )
+    p.add_argument(
+        "--count-statements",
+        type=int,
+        default=3,
+        help="lifecycles run in-process afterwards to count SQL statements per call (0 skips)",
     )
     a = p.parse_args(argv)
     if not (1 <= a.clients <= MAX_CLIENTS):
@@ -144,6 +152,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         a.pgbench_threads,
         a.pgbench_seconds,
         a.time_limit,
+        max(0, a.count_statements),
     )
 
 
@@ -252,6 +261,7 @@ class PgSampler:
         self.engine, self.database, self.interval = engine, database, interval
         self.samples = 0
         self.totals = {"active": 0, "lock_wait": 0, "idle_in_tx": 0}
+        self.waits: dict[str, int] = {}  # lock waits by the waiting statement's first words
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="pg-sampler", daemon=True)
 
@@ -262,9 +272,17 @@ class PgSampler:
             "       count(*) FILTER (WHERE state LIKE 'idle in transaction%') "
             "FROM pg_stat_activity WHERE datname = :db AND pid <> pg_backend_pid()"
         )
+        waiting_query = text(
+            "SELECT query FROM pg_stat_activity WHERE datname = :db AND state = 'active' "
+            "AND wait_event_type = 'Lock'"
+        )
         with self.engine.connect() as conn:
             while not self._stop.wait(self.interval):
                 active, lock_wait, idle_tx = conn.execute(query, {"db": self.database}).one()
+                if lock_wait:
+                    for (waiting,) in conn.execute(waiting_query, {"db": self.database}):
+                        key = " ".join(str(waiting).split()[:4])[:60]
+                        self.waits[key] = self.waits.get(key, 0) + 1
                 conn.rollback()
                 self.samples += 1
                 self.totals["active"] += active
@@ -281,6 +299,12 @@ class PgSampler:
 
     def mean(self, key: str) -> float:
         return self.totals[key] / self.samples if self.samples else 0.0
+
+    def waits_summary(self) -> str:
+        if not self.samples or not self.waits:
+            return "none"
+        ranked = sorted(self.waits.items(), key=lambda kv: -kv[1])[:4]
+        return ", ".join(f"{n / self.samples:.2f} on {q!r}" for q, n in ranked)
 
 
 def commits(engine: Engine, database: str) -> int:
@@ -616,7 +640,7 @@ class Load:
         ) as client:
             while (index := self._take()) is not None:
                 try:
-                    self._lifecycle(client, self.plans[index % len(self.plans)], timings)
+                    self.lifecycle(client, self.plans[index % len(self.plans)], timings)
                 except Exception as exc:  # any failure stops the whole run
                     with self._lock:
                         self.failure = self.failure or f"lifecycle {index}: {exc}"
@@ -657,7 +681,7 @@ class Load:
                 return str(task["id"])
         raise BenchError(f"{call}: no pending task of {user} for claim {claim_id}")
 
-    def _lifecycle(self, client: httpx.Client, plan: Plan, timings: dict[str, list[float]]) -> None:
+    def lifecycle(self, client: httpx.Client, plan: Plan, timings: dict[str, list[float]]) -> None:
         r = self._call(
             client,
             timings,
@@ -799,6 +823,16 @@ def run(opts: Options) -> int:
                 raise BenchError(
                     f"expected {opts.warmup + opts.claims} paid bench claims, found {paid}"
                 )
+            counts = (
+                count_lifecycles(
+                    db_url,
+                    CALLS,
+                    lambda client, i, timings: load.lifecycle(client, load.plans[i], timings),
+                    opts.count_statements,
+                )
+                if opts.count_statements
+                else None
+            )
             audit_line = server.cli("audit", "verify").strip()
         finally:
             server.stop()
@@ -822,8 +856,20 @@ def run(opts: Options) -> int:
         f"waiting on a lock {sampler.mean('lock_wait'):.2f}, "
         f"idle in transaction {sampler.mean('idle_in_tx'):.2f}"
     )
+    out(f"lock waits by statement (mean backends): {sampler.waits_summary()}")
     for line in cpu_report(cpu_before, cpu_after, completed):
         out(line)
+    if counts is not None:
+        out(
+            f"SQL statements per call (in-process, mean of {opts.count_statements} lifecycles; "
+            "pool pings not counted):"
+        )
+        out(
+            "  "
+            + ", ".join(f"{c} {counts.statements[c]:.0f}" for c in CALLS)
+            + f"; per lifecycle {sum(counts.statements.values()):.0f}, "
+            f"commits {sum(counts.commits.values()):.0f}"
+        )
     out(f"integrity:              {paid} bench claims paid; {audit_line}")
     if opts.pgbench_seconds:
         out("")

@@ -43,13 +43,18 @@ def current_round(session: Session, claim: Claim) -> int:
 def round_tasks(
     session: Session, claim: Claim, *, kind: str = TaskKind.APPROVE
 ) -> list[ApprovalTask]:
-    round_no = current_round(session, claim)
+    """The claim's tasks of one kind in its current round, in step order (one statement)."""
+    latest = (
+        select(func.coalesce(func.max(ApprovalTask.round), 0))
+        .where(ApprovalTask.claim_id == claim.id)
+        .scalar_subquery()
+    )
     return list(
         session.scalars(
             select(ApprovalTask)
             .where(
                 ApprovalTask.claim_id == claim.id,
-                ApprovalTask.round == round_no,
+                ApprovalTask.round == latest,
                 ApprovalTask.kind == kind,
             )
             .order_by(ApprovalTask.step, ApprovalTask.created_at, ApprovalTask.id)

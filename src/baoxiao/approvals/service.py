@@ -166,9 +166,16 @@ def start_route(session: Session, claim: Claim, *, actor: str) -> None:
     runtime.proceed(session, claim, actor=actor)
 
 
-def anyone_acted(session: Session, claim: Claim) -> bool:
-    """Has an approver decided anything in the current round?"""
-    return any(t.decided_at is not None for t in runtime.round_tasks(session, claim))
+def round_tasks(session: Session, claim: Claim) -> list[ApprovalTask]:
+    """The approval tasks of the claim's current round."""
+    return runtime.round_tasks(session, claim)
+
+
+def anyone_acted(session: Session, claim: Claim, tasks: list[ApprovalTask] | None = None) -> bool:
+    """Has an approver decided anything in the current round? (`tasks`: its tasks, if known)"""
+    if tasks is None:
+        tasks = runtime.round_tasks(session, claim)
+    return any(t.decided_at is not None for t in tasks)
 
 
 def close_open_tasks(session: Session, claim: Claim) -> None:
@@ -180,8 +187,14 @@ def close_open_tasks(session: Session, claim: Claim) -> None:
         instance.status, instance.finished_at = "closed", utcnow()
 
 
-def open_task_for(session: Session, principal: Principal, claim: Claim) -> ApprovalTask | None:
-    for task in runtime.round_tasks(session, claim):
+def open_task_for(
+    session: Session,
+    principal: Principal,
+    claim: Claim,
+    tasks: list[ApprovalTask] | None = None,
+) -> ApprovalTask | None:
+    """The caller's pending task in the claim's current round (`tasks`: its tasks, if known)."""
+    for task in runtime.round_tasks(session, claim) if tasks is None else tasks:
         if task.status == TaskStatus.PENDING and permissions.can_act_on_task(principal, task):
             return task
     return None

@@ -16,6 +16,7 @@ from baoxiao.approvals import service as approvals
 from baoxiao.identity import permissions
 from baoxiao.identity.principal import Principal
 from baoxiao.kernel.errors import BadRequest, Forbidden
+from baoxiao.models.approval import ApprovalTask
 from baoxiao.models.claim import Claim, ClaimAction, ClaimActivity
 
 MAX_LIMIT = 100
@@ -109,12 +110,15 @@ def allowed_actions(session: Session, principal: Principal, claim: Claim) -> lis
     """What the caller may do next, for clients to show the right buttons."""
     actions: list[str] = []
     is_claimant = principal.employee_id == claim.claimant_id
+    tasks: list[ApprovalTask] | None = None  # the current round's tasks, read once if needed
     if is_claimant:
         if claim.is_editable:
             actions += ["edit", "submit", "cancel"]
-        if claim.can(ClaimAction.WITHDRAW) and not approvals.anyone_acted(session, claim):
-            actions.append("withdraw")
-    if approvals.open_task_for(session, principal, claim) is not None and not is_claimant:
+        if claim.can(ClaimAction.WITHDRAW):
+            tasks = approvals.round_tasks(session, claim)
+            if not approvals.anyone_acted(session, claim, tasks):
+                actions.append("withdraw")
+    elif approvals.open_task_for(session, principal, claim, tasks) is not None:
         actions += ["approve", "reject", "return"]
     if claim.can(ClaimAction.START_PAYMENT):
         try:

@@ -191,12 +191,9 @@ def create_draft(session: Session, principal: Principal, data: ClaimCreate) -> C
     _check_ref(session, Department, data.department_id, company.id, "department_id")
     _check_ref(session, CostCenter, data.cost_center_id, company.id, "cost_center_id")
     now = utcnow()
-    year = now.astimezone(ZoneInfo(company.timezone)).year  # the company's calendar year
-    seq = sequences.next_value(session, company.id, f"claim:{year}")
     claim = Claim(
         id=new_id(),
         company_id=company.id,
-        number=f"{company.claim_prefix}-{year}-{seq:06d}",
         claim_type=data.claim_type,
         claimant_id=employee.id,
         department_id=data.department_id or employee.department_id,
@@ -207,11 +204,21 @@ def create_draft(session: Session, principal: Principal, data: ClaimCreate) -> C
         created_by_id=principal.user_id,
         created_at=now,
         updated_at=now,
+        # A new claim has none: set so, reading them costs no query.
+        lines=[],
+        attachments=[],
     )
     claim.claimant = employee
     session.add(claim)
-    for index, line in enumerate(data.lines):
-        _add_line(session, claim, line, index)
+    with session.no_autoflush:  # the claim and its lines are inserted together, below
+        try:
+            for index, line in enumerate(data.lines):
+                _add_line(session, claim, line, index)
+        finally:  # also when a line is refused, so the claim is as complete as before
+            # The number last: taking it locks the company's counter row until commit.
+            year = now.astimezone(ZoneInfo(company.timezone)).year  # the company's year
+            seq = sequences.next_value(session, company.id, f"claim:{year}")
+            claim.number = f"{company.claim_prefix}-{year}-{seq:06d}"
     claim.recompute_total()
     session.flush()
     if claim.lines:

@@ -6,7 +6,7 @@ import uuid
 from datetime import timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from baoxiao.audit.service import record as audit
 from baoxiao.identity.errors import InvalidCredentials, InvalidToken, TokenNotFound
@@ -94,7 +94,16 @@ def authenticate_token(session: Session, plain: str) -> Principal:
     """Resolve a bearer token to its principal, or refuse."""
     if not plain.startswith(TOKEN_PREFIX):
         raise InvalidToken()
-    token = session.scalars(select(ApiToken).where(ApiToken.digest == token_digest(plain))).first()
+    # One statement for the token, its user and the user's roles: this runs on every request.
+    token = (
+        session.scalars(
+            select(ApiToken)
+            .where(ApiToken.digest == token_digest(plain))
+            .options(joinedload(ApiToken.user).joinedload(User.roles))
+        )
+        .unique()
+        .first()
+    )
     now = utcnow()
     if (
         token is None

@@ -6,6 +6,7 @@ One transaction per request (see kernel.routing) and one per background task
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy import exc as exc_module
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from baoxiao.kernel.types import JSONDoc, Money, UTCDateTime, UUIDType
@@ -57,7 +59,40 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
+# A pooled connection idle for longer than this is pinged before reuse; one in steady use
+# is not, so a busy server does not pay a round trip (and a commit) per request.
+PING_AFTER_IDLE_S = 10.0
+RECYCLE_AFTER_S = 1800
+
+
+def _ping_after_idle(engine: Engine, idle_s: float) -> None:
+    """Pessimistic disconnect handling for connections that sat in the pool.
+
+    A connection the server closed while it was idle (a restart, an idle timeout)
+    fails the ping; the pool then discards it and connects afresh, so the request
+    never sees it. A disconnect on a connection in use still invalidates the pool.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_conn: Any, record: Any) -> None:
+        record.info["baoxiao_idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("baoxiao_idle_since")
+        if since is None or time.monotonic() - since < idle_s:
+            return
+        try:
+            alive = engine.dialect.do_ping(dbapi_conn)
+        except Exception as exc:
+            raise exc_module.DisconnectionError() from exc
+        if not alive:
+            raise exc_module.DisconnectionError()
+
+
+def make_engine(
+    url: str, *, pool_size: int = 10, echo: bool = False, ping_after_idle_s: float | None = None
+) -> Engine:
     """Create an engine with the settings each backend needs."""
     if url.startswith("sqlite"):
         engine = create_engine(
@@ -65,9 +100,15 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
         )
         _configure_sqlite(engine)
         return engine
-    return create_engine(
-        url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+    engine = create_engine(
+        url,
+        echo=echo,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_recycle=RECYCLE_AFTER_S,
     )
+    _ping_after_idle(engine, PING_AFTER_IDLE_S if ping_after_idle_s is None else ping_after_idle_s)
+    return engine
 
 
 class Database:

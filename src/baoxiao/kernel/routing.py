@@ -17,6 +17,7 @@ from typing import Any
 
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
+from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -55,10 +56,26 @@ class ConcurrentRequest(Conflict):
     )
 
 
-def request_session(request: Request) -> Session:
-    """The session of the current request's transaction (a FastAPI dependency)."""
+async def request_session(request: Request) -> Session:
+    """The session of the current request's transaction (a FastAPI dependency).
+
+    Async, so FastAPI does not send this attribute read to the thread pool.
+    """
     session: Session = request.state.session
     return session
+
+
+# Objects a request session loaded, held until the request ends. The identity map holds
+# objects weakly, so without this a second `session.get()` of the same row in one request
+# (a currency, the claimant, a department) would often select it again.
+KEEP_LOADED = "baoxiao_keep_loaded"
+
+
+@event.listens_for(Session, "loaded_as_persistent")
+def _keep_loaded(session: Session, instance: object) -> None:
+    kept: list[object] | None = session.info.get(KEEP_LOADED)
+    if kept is not None:
+        kept.append(instance)
 
 
 class TransactionalRoute(APIRoute):
@@ -67,28 +84,44 @@ class TransactionalRoute(APIRoute):
 
         async def handler(request: Request) -> Response:
             session = request.app.state.db.session_factory()
+            session.info[KEEP_LOADED] = []
             request.state.session = session
             try:
                 key = request.headers.get("idempotency-key")
                 if request.method == "POST" and key is not None:
-                    return await _run_idempotent(request, session, inner, key)
+                    response = await _run_idempotent(request, session, inner, key)
+                    await run_in_threadpool(session.close)
+                    return response
                 response = await inner(request)
                 await _finish(session, response)
                 return response
             except BaseException:
-                await run_in_threadpool(session.rollback)
+                await run_in_threadpool(_discard, session)
                 raise
-            finally:
-                await run_in_threadpool(session.close)
 
         return handler
 
 
+def _end(session: Session, commit: bool) -> None:
+    """Commit (or roll back) and close, in one trip to the thread pool."""
+    try:
+        if commit:
+            session.commit()
+        else:
+            session.rollback()
+    finally:
+        session.close()
+
+
+def _discard(session: Session) -> None:
+    try:
+        session.rollback()
+    finally:
+        session.close()
+
+
 async def _finish(session: Session, response: Response) -> None:
-    if response.status_code < 400:
-        await run_in_threadpool(session.commit)
-    else:
-        await run_in_threadpool(session.rollback)
+    await run_in_threadpool(_end, session, response.status_code < 400)
 
 
 async def _run_idempotent(request: Request, session: Session, inner: Handler, key: str) -> Response:

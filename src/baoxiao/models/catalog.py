@@ -70,13 +70,26 @@ def rate_on(
     ).first()
 
 
+# Minor units per currency code, shared by the process: they are a code's ISO 4217
+# exponent, reference data that does not change, and every response needs them.
+_MINOR_UNITS: dict[str, int] = {}
+
+
+def minor_units(session: Session, currency: str) -> int:
+    """The currency's number of decimal places, read once per process."""
+    units = _MINOR_UNITS.get(currency)
+    if units is None:
+        found = session.get(Currency, currency)
+        if found is None:
+            raise LookupError(f"currency {currency} is not in the currencies table")
+        units = _MINOR_UNITS[currency] = found.minor_units
+    return units
+
+
 def in_minor_units(session: Session, amount: Decimal, currency: str) -> Decimal:
     """An amount in its currency's precision (722.80 CNY, 1000 JPY).
 
     Columns keep 4 places for every currency, so a value read back would
     otherwise show as 722.8000 while the same value just computed shows 722.80.
     """
-    found = session.get(Currency, currency)
-    if found is None:
-        raise LookupError(f"currency {currency} is not in the currencies table")
-    return round_money(amount, found.minor_units)
+    return round_money(amount, minor_units(session, currency))

@@ -245,7 +245,8 @@ class ClaimLine(Base):
     approval_note: Mapped[str | None] = mapped_column(String(500))
 
     claim: Mapped[Claim] = relationship(back_populates="lines")
-    category: Mapped[ExpenseCategory] = relationship()
+    # With the lines, in one query: every read of a claim shows each line's category.
+    category: Mapped[ExpenseCategory] = relationship(lazy="selectin")
 
 
 class Attachment(Base):

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import event as sa_event
 from sqlalchemy import func, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from baoxiao.kernel import wakeup
 from baoxiao.kernel.clock import utcnow
@@ -29,6 +29,50 @@ from baoxiao.models.outbox import OutboxEvent
 from baoxiao.outbox import broker
 
 NOTIFY_CHANNEL = "baoxiao_deliveries"
+# Per transaction (in session.info): the last sequence published per subject, and the
+# connector instances per company. A request that publishes three events selects each once.
+_SEQUENCES = "baoxiao_outbox_sequences"
+_INSTANCES = "baoxiao_outbox_instances"
+
+
+@sa_event.listens_for(Session, "after_soft_rollback")
+def _forget(session: Session, _previous: SessionTransaction | None = None) -> None:
+    # A rollback (also of a savepoint) may undo events or instances the caches count on.
+    session.info.pop(_SEQUENCES, None)
+    session.info.pop(_INSTANCES, None)
+
+
+@sa_event.listens_for(Session, "after_transaction_end")
+def _transaction_end(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # the transaction itself, not a flush or a savepoint
+        _forget(session)
+
+
+@sa_event.listens_for(Session, "transient_to_pending")
+def _instance_added(session: Session, instance: object) -> None:
+    if isinstance(instance, ConnectorInstance):
+        session.info.pop(_INSTANCES, None)
+
+
+def _next_sequence(session: Session, event: DomainEvent) -> int:
+    """The subject's next sequence; the caller's lock on the subject keeps it stable."""
+    known: dict[tuple[str, str], int] = session.info.setdefault(_SEQUENCES, {})
+    subject = (event.subject_type, event.subject_id)
+    last = known.get(subject)
+    if last is None:
+        # No autoflush: only publish adds events, and it would have noted any pending one.
+        with session.no_autoflush:
+            last = (
+                session.scalar(
+                    select(func.max(OutboxEvent.sequence)).where(
+                        OutboxEvent.subject_type == event.subject_type,
+                        OutboxEvent.subject_id == event.subject_id,
+                    )
+                )
+                or 0
+            )
+    known[subject] = last + 1
+    return last + 1
 
 
 def publish(session: Session, event: DomainEvent, *, at: datetime | None = None) -> OutboxEvent:
@@ -37,12 +81,7 @@ def publish(session: Session, event: DomainEvent, *, at: datetime | None = None)
     Callers hold a lock on the subject (the claim row), so sequences of one
     subject never race.
     """
-    last = session.scalar(
-        select(func.max(OutboxEvent.sequence)).where(
-            OutboxEvent.subject_type == event.subject_type,
-            OutboxEvent.subject_id == event.subject_id,
-        )
-    )
+    sequence = _next_sequence(session, event)
     row = OutboxEvent(
         id=new_ulid(),
         type=event.type,
@@ -50,7 +89,7 @@ def publish(session: Session, event: DomainEvent, *, at: datetime | None = None)
         company_id=event.company_id,
         subject_type=event.subject_type,
         subject_id=event.subject_id,
-        sequence=(last or 0) + 1,
+        sequence=sequence,
         schema_version=event.schema_version,
         data=event.data,
     )
@@ -70,9 +109,7 @@ def fan_out(session: Session, row: OutboxEvent) -> list[Delivery]:
         company = uuid.UUID(row.company_id)
     except ValueError:
         return []
-    every = session.scalars(
-        select(ConnectorInstance).where(ConnectorInstance.company_id == company)
-    ).all()
+    every = _instances(session, company)
     instances = [i for i in every if i.enabled]
     added = broker.provision(session, company, every)
     if added is not None and added not in instances:
@@ -91,9 +128,25 @@ def fan_out(session: Session, row: OutboxEvent) -> list[Delivery]:
         if subscribes(instance.event_types, row.type)
     ]
     if deliveries:
+        # Deliveries reference the event by a plain foreign key, without a relationship the
+        # unit of work could order by: insert the event first.
+        session.flush()
         session.add_all(deliveries)
         announce(session)
     return deliveries
+
+
+def _instances(session: Session, company: uuid.UUID) -> list[ConnectorInstance]:
+    cache: dict[uuid.UUID, list[ConnectorInstance]] = session.info.setdefault(_INSTANCES, {})
+    every = cache.get(company)
+    if every is None:
+        every = cache[company] = list(
+            session.scalars(
+                select(ConnectorInstance).where(ConnectorInstance.company_id == company)
+            )
+        )
+    deleted = session.deleted
+    return [i for i in every if i not in deleted] if deleted else every
 
 
 def announce(session: Session) -> None:
