@@ -29,6 +29,7 @@ from baoxiao.kernel.clock import utcnow
 from baoxiao.kernel.types import Money
 from baoxiao.models.advance import Advance
 from baoxiao.models.budget import Budget, BudgetEntry, ControlMode, EntryKind
+from baoxiao.models.catalog import in_minor_units
 from baoxiao.models.claim import Claim, ClaimLine
 
 ADVANCE = "advance"  # claim_type of an advance request (payments.advances)
@@ -115,9 +116,9 @@ def post(
             )
         raise BudgetExceeded(
             budget=budget.code,
-            available=str(budget.available),
+            available=str(in_minor_units(session, budget.available, budget.currency)),
             currency=budget.currency,
-            requested=str(move.occupied_delta),
+            requested=str(in_minor_units(session, move.occupied_delta, budget.currency)),
         )
     amount, occupied, consumed, seq, company_id = row
     entry = BudgetEntry(

@@ -31,7 +31,7 @@ from baoxiao.identity.principal import Principal
 from baoxiao.kernel.clock import utcnow
 from baoxiao.kernel.money import MoneyError, check_amount
 from baoxiao.models.budget import Budget, BudgetEntry, EntryKind, PeriodKind
-from baoxiao.models.catalog import Currency, ExpenseCategory
+from baoxiao.models.catalog import Currency, ExpenseCategory, in_minor_units
 from baoxiao.models.claim import Claim
 from baoxiao.models.org import Company, CostCenter, Department, Employee
 
@@ -85,6 +85,10 @@ def _code(
         return None
     found = session.get(model, ref)
     return str(getattr(found, "code", "")) if found is not None else None
+
+
+def _q(session: Session, budget: Budget, value: Decimal) -> Decimal:
+    return in_minor_units(session, value, budget.currency)
 
 
 def to_read(session: Session, budget: Budget) -> BudgetRead:
@@ -300,8 +304,8 @@ def claim_budgets(session: Session, claim: Claim) -> ClaimBudgetRead:
                         line_id=line.id,
                         budget_id=budget.id,
                         budget_code=budget.code,
-                        requested=ledger.line_target(line),
-                        held=held.get((budget.id, line.id), Decimal(0)),
+                        requested=_q(session, budget, ledger.line_target(line)),
+                        held=_q(session, budget, held.get((budget.id, line.id), Decimal(0))),
                     )
                 )
     reads = [to_read(session, b) for b in budgets.values()]
