@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from baoxiao.kernel import sequences
 from baoxiao.kernel.clock import utcnow
 from baoxiao.kernel.events import DomainEvent
-from baoxiao.kernel.money import round_money
+from baoxiao.kernel.money import ISO_MINOR_UNITS, round_money
 from baoxiao.models.catalog import Currency
 from baoxiao.models.claim import Claim, ClaimLine
 from baoxiao.models.org import Company, CostCenter, Employee
@@ -145,13 +145,18 @@ def write(
 
 def created_event(voucher: Voucher, claim_number: str | None) -> DomainEvent:
     """voucher.created: the voucher as JSON for a finance system (integration core)."""
+    places = ISO_MINOR_UNITS.get(voucher.currency, 2)
+
+    def money(value: Decimal) -> str:
+        return str(round_money(value, places))
+
     lines = [
         {
             "position": line.position,
             "account": line.account,
             "summary": line.summary,
-            "debit": str(line.debit),
-            "credit": str(line.credit),
+            "debit": money(line.debit),
+            "credit": money(line.credit),
             "cost_center": line.cost_center,
             "employee_no": line.employee_no,
         }
@@ -172,8 +177,8 @@ def created_event(voucher: Voucher, claim_number: str | None) -> DomainEvent:
             "claim_number": claim_number,
             "payment_id": str(voucher.payment_id) if voucher.payment_id else None,
             "summary": voucher.summary,
-            "total_debit": str(voucher.total_debit),
-            "total_credit": str(voucher.total_credit),
+            "total_debit": money(voucher.total_debit),
+            "total_credit": money(voucher.total_credit),
             "lines": lines,
         },
     )
