@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import jsonschema
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
+from baoxiao.integrations import catalog
+from baoxiao.kernel.db import Database
+from baoxiao.models import OutboxEvent
 from tests.support.factories import World
 
 BUDGETS = "/api/v1/budgets"
@@ -70,3 +75,25 @@ def set_bank_account(
         },
         headers=person.headers,
     )
+
+
+def validate_events(db: Database, types: set[str]) -> int:
+    """Every outbox event of these types matches its catalog schema; returns how many."""
+    checked = 0
+    with db.transaction() as session:
+        for event in session.scalars(select(OutboxEvent).where(OutboxEvent.type.in_(types))):
+            envelope = {
+                "id": event.id,
+                "type": event.type,
+                "occurred_at": event.occurred_at.isoformat(),
+                "company_id": event.company_id,
+                "subject": {"type": event.subject_type, "id": event.subject_id},
+                "subject_type": event.subject_type,
+                "subject_id": event.subject_id,
+                "sequence": event.sequence,
+                "schema_version": event.schema_version,
+                "data": event.data,
+            }
+            jsonschema.validate(envelope, catalog.schemas()[event.type])
+            checked += 1
+    return checked
