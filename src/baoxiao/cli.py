@@ -125,7 +125,7 @@ def demo(
     db = _database(settings)
     runner.upgrade(settings.resolved_database_url)
     with db.transaction() as session:
-        created = seed(session)
+        created = seed(session, settings.secret_box)
     db.dispose()
     url = f"http://{host or settings.host}:{port or settings.port}"
     typer.echo(
