@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
+from baoxiao.budgets import excel
 from baoxiao.kernel.db import Database
 from baoxiao.models import Budget, BudgetEntry
 from tests.api.conftest import LINE, Api
@@ -318,18 +319,8 @@ def _sheet(rows: list[list[Any]]) -> bytes:
     return buffer.getvalue()
 
 
-HEADER = [
-    "code",
-    "name",
-    "period_kind",
-    "period",
-    "amount",
-    "control",
-    "department_code",
-    "cost_center_code",
-    "category_code",
-    "project_code",
-]
+HEADER = excel.COLUMNS
+TAXI_Q4 = ["TAXI-Q4", "Taxi Q4", "quarter", "2026-Q4", "5000.50", "warn", None, None, "TAXI", None]
 
 
 def test_excel_import_and_export(api: Api, client: TestClient, world: World) -> None:
@@ -338,18 +329,7 @@ def test_excel_import_and_export(api: Api, client: TestClient, world: World) -> 
         [
             HEADER,
             ["RD-2026", "R&D 2026", "year", "2026", "120000", "block", "RD", None, None, None],
-            [
-                "TAXI-Q4",
-                "Taxi Q4",
-                "quarter",
-                "2026-Q4",
-                "5000.50",
-                "warn",
-                None,
-                None,
-                "TAXI",
-                None,
-            ],
+            TAXI_Q4,
         ]
     )
     done = client.post(f"{BUDGETS}/import", content=content, headers=headers)
@@ -359,18 +339,7 @@ def test_excel_import_and_export(api: Api, client: TestClient, world: World) -> 
         [
             HEADER,
             ["RD-2026", "R&D 2026", "year", "2026", "150000", "block", "RD", None, None, None],
-            [
-                "TAXI-Q4",
-                "Taxi Q4",
-                "quarter",
-                "2026-Q4",
-                "5000.50",
-                "warn",
-                None,
-                None,
-                "TAXI",
-                None,
-            ],
+            TAXI_Q4,
         ]
     )
     assert client.post(f"{BUDGETS}/import", content=again, headers=headers).json() == {

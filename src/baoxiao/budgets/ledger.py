@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
@@ -191,56 +192,52 @@ def held(
     return dict(out)
 
 
-def release(session: Session, claim: Claim, *, actor: str, reason: str) -> list[BudgetEntry]:
-    """Rejected, returned, withdrawn or cancelled: give back everything still occupied."""
+def _give_back(
+    session: Session,
+    claim: Claim,
+    *,
+    actor: str,
+    reason: str,
+    keep: Callable[[uuid.UUID | None, Decimal], Decimal] = lambda _line, _held: ZERO,
+    consume: bool = False,
+) -> list[BudgetEntry]:
+    """Release (or consume) what each (budget, line) of the claim holds beyond `keep`."""
     entries = []
     for (budget_id, line_id), amount in sorted(held(session, claim.id).items(), key=str):
-        if amount > 0:
-            move = Movement(
-                budget_id,
-                EntryKind.RELEASE,
-                occupied_delta=-amount,
-                claim_id=claim.id,
-                line_id=line_id,
-                reason=reason,
-            )
-            entries.append(post(session, move, actor=actor))
+        delta = amount - keep(line_id, amount)
+        if delta <= 0:
+            continue
+        move = Movement(
+            budget_id,
+            EntryKind.CONSUME if consume else EntryKind.RELEASE,
+            occupied_delta=-delta,
+            consumed_delta=delta if consume else ZERO,
+            claim_id=claim.id,
+            line_id=line_id,
+            reason=reason,
+        )
+        entries.append(post(session, move, actor=actor))
     return entries
+
+
+def release(session: Session, claim: Claim, *, actor: str, reason: str) -> list[BudgetEntry]:
+    """Rejected, returned, withdrawn or cancelled: give back everything still occupied."""
+    return _give_back(session, claim, actor=actor, reason=reason)
 
 
 def follow_line_decisions(session: Session, claim: Claim, *, actor: str) -> list[BudgetEntry]:
     """An approver lowered or refused lines: release what they no longer need."""
     targets = {line.id: line_target(line) for line in claim.lines}
-    entries = []
-    for (budget_id, line_id), amount in sorted(held(session, claim.id).items(), key=str):
-        target = targets.get(line_id, ZERO) if line_id is not None else amount
-        if amount > target:
-            move = Movement(
-                budget_id,
-                EntryKind.RELEASE,
-                occupied_delta=target - amount,
-                claim_id=claim.id,
-                line_id=line_id,
-                reason="line lowered or refused by an approver",
-            )
-            entries.append(post(session, move, actor=actor))
-    return entries
+    return _give_back(
+        session,
+        claim,
+        actor=actor,
+        reason="line lowered or refused by an approver",
+        keep=lambda line_id, amount: targets.get(line_id, ZERO) if line_id else amount,
+    )
 
 
 def consume(session: Session, claim: Claim, *, actor: str) -> list[BudgetEntry]:
     """Paid: what the claim occupies becomes consumed."""
     follow_line_decisions(session, claim, actor=actor)
-    entries = []
-    for (budget_id, line_id), amount in sorted(held(session, claim.id).items(), key=str):
-        if amount > 0:
-            move = Movement(
-                budget_id,
-                EntryKind.CONSUME,
-                occupied_delta=-amount,
-                consumed_delta=amount,
-                claim_id=claim.id,
-                line_id=line_id,
-                reason="paid",
-            )
-            entries.append(post(session, move, actor=actor))
-    return entries
+    return _give_back(session, claim, actor=actor, reason="paid", consume=True)

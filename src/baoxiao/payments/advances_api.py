@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date
 from decimal import Decimal
+from functools import partial
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Response, status
@@ -34,9 +35,7 @@ router = APIRouter(route_class=TransactionalRoute, tags=["finance"])
 def _advance(session: Session, advance: Advance) -> AdvanceRead:
     claim = session.get(Claim, advance.claim_id)
     assert claim is not None
-
-    def money(value: Decimal) -> Decimal:
-        return in_minor_units(session, value, advance.currency)
+    money = partial(in_minor_units, session, currency=advance.currency)
 
     return AdvanceRead(
         id=advance.id,
@@ -102,9 +101,7 @@ def repay_advance(
 def _claim_offsets(session: Session, claim: Claim) -> ClaimOffsetsRead:
     rows = offsets.offsets_of(session, claim.id)
     total = sum((r.amount for r in rows), Decimal(0))
-
-    def money(value: Decimal) -> Decimal:
-        return in_minor_units(session, value, claim.currency)
+    money = partial(in_minor_units, session, currency=claim.currency)
 
     return ClaimOffsetsRead(
         claim_total=money(claim.payable_amount),

@@ -14,6 +14,7 @@ from datetime import date
 from typing import Any
 
 from openpyxl import Workbook
+from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
@@ -111,11 +112,16 @@ def _money(value: object) -> str:
     return f"{value:.2f}" if value else ""
 
 
-def _kingdee(book: Workbook, vouchers: list[Voucher], maker: str) -> None:
+def _sheet(book: Workbook, header: list[str]) -> Worksheet:
     sheet = book.active
-    assert sheet is not None
+    assert isinstance(sheet, Worksheet)
     sheet.title = "凭证"
-    sheet.append(KINGDEE_HEADER)
+    sheet.append(header)
+    return sheet
+
+
+def _kingdee(book: Workbook, vouchers: list[Voucher], maker: str) -> None:
+    sheet = _sheet(book, KINGDEE_HEADER)
     for number, v in enumerate(vouchers, start=1):
         for line in v.lines:
             amount = line.debit or line.credit
@@ -142,10 +148,7 @@ def _kingdee(book: Workbook, vouchers: list[Voucher], maker: str) -> None:
 
 
 def _yonyou(book: Workbook, vouchers: list[Voucher], maker: str) -> None:
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = "凭证"
-    sheet.append(YONYOU_HEADER)
+    sheet = _sheet(book, YONYOU_HEADER)
     for number, v in enumerate(vouchers, start=1):
         for line in v.lines:
             sheet.append(
