@@ -27,7 +27,7 @@ from baoxiao.kernel.events import DomainEvent
 from baoxiao.kernel.ids import new_id
 from baoxiao.models.claim import Claim, ClaimAction
 from baoxiao.models.org import Company
-from baoxiao.models.payment import BankAccount, Payment, PaymentBatch, PaymentStatus
+from baoxiao.models.payment import BankAccount, BatchStatus, Payment, PaymentBatch, PaymentStatus
 from baoxiao.outbox.service import publish
 from baoxiao.payments import offsets
 from baoxiao.payments.errors import (
@@ -243,7 +243,7 @@ def _close_batch(session: Session, payment: Payment) -> None:
         )
     )
     if open_left is None and batch.closed_at is None:
-        batch.status, batch.closed_at = "closed", utcnow()
+        batch.status, batch.closed_at = BatchStatus.CLOSED, utcnow()
 
 
 def _claim_event(claim: Claim, payment: Payment, event_type: str, **data: object) -> DomainEvent:
