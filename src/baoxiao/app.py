@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from baoxiao import __version__
 from baoxiao.approvals.api import router as approvals_router
 from baoxiao.approvals.flows_api import router as approval_flows_router
+from baoxiao.budgets.api import router as budgets_router
 from baoxiao.claims.api import router as claims_router
 from baoxiao.identity.api import router as identity_router
 from baoxiao.identity.deps import idempotency_scope
@@ -30,7 +31,9 @@ from baoxiao.kernel.storage import LocalStorage
 from baoxiao.migrations import runner
 from baoxiao.org.api import router as org_router
 from baoxiao.outbox import broker
+from baoxiao.payments.advances_api import router as advances_router
 from baoxiao.payments.api import router as payments_router
+from baoxiao.payments.batches_api import router as batches_router
 from baoxiao.policies.api import router as policies_router
 from baoxiao.settings import Settings
 from baoxiao.worker import EmbeddedDispatcher
@@ -117,6 +120,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     api.include_router(integrations_router)
     api.include_router(policies_router)
     api.include_router(invoices_router)
+    for finance_router in (budgets_router, batches_router, advances_router):
+        api.include_router(finance_router)
     app.include_router(api)
     problems.install(app)
     install_metrics(app, db)

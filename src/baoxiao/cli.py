@@ -20,6 +20,7 @@ from baoxiao.kernel.clock import utcnow
 from baoxiao.kernel.db import Database
 from baoxiao.kernel.logging import configure_logging
 from baoxiao.migrations import runner
+from baoxiao.payments import bankaccounts
 from baoxiao.settings import Settings
 from baoxiao.worker import run_worker
 
@@ -125,7 +126,7 @@ def demo(
     db = _database(settings)
     runner.upgrade(settings.resolved_database_url)
     with db.transaction() as session:
-        created = seed(session)
+        created = seed(session, settings.secret_box)
     db.dispose()
     url = f"http://{host or settings.host}:{port or settings.port}"
     typer.echo(
@@ -156,6 +157,18 @@ def audit_verify() -> None:
         err=True,
     )
     raise typer.Exit(1)
+
+
+@app.command("rewrap-bank-accounts")
+def rewrap_bank_accounts() -> None:
+    """After a key rotation (old key in BAOXIAO_OLD_SECRET_KEYS): re-encrypt bank accounts."""
+    settings = _settings()
+    db = _database(settings)
+    _require_current(db)
+    with db.transaction() as session:
+        count = bankaccounts.rewrap(session, settings.secret_box)
+    db.dispose()
+    typer.echo(f"{count} bank accounts re-encrypted with the current key")
 
 
 @app.command()

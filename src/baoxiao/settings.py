@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from baoxiao.kernel.crypto import load_or_create_secret_key
+from baoxiao.kernel.crypto import SecretBox, load_or_create_secret_key
 from baoxiao.kernel.sessions import SessionPolicy
 
 
@@ -112,6 +112,14 @@ class Settings(BaseSettings):
                 raise ValueError("BAOXIAO_SECRET_KEY must be at least 32 characters")
             return value
         return load_or_create_secret_key(self.var_dir / "secret_key")
+
+    @cached_property
+    def secret_box(self) -> SecretBox:
+        """AES-GCM for data at rest: new writes with the current key, reads with any old one."""
+        return SecretBox.from_secret(
+            self.resolved_secret_key,
+            old_secrets=tuple(s.get_secret_value() for s in self.old_secret_keys),
+        )
 
     @property
     def idempotency_ttl(self) -> timedelta:

@@ -127,7 +127,10 @@ def test_events_reach_the_receiver_signed_and_in_order(
     api: Api, db: Database, settings: Settings, receiver: Receiver, secret: str
 ) -> None:
     admin = api.world["admin"].headers
-    hook = create_webhook(api.client, admin, receiver.url, secret)
+    # Claim and approval events only: vouchers (voucher.created) have subjects of their own.
+    hook = create_webhook(
+        api.client, admin, receiver.url, secret, event_types=["claim.*", "approval.*"]
+    )
     second = Receiver(secret).start()
     try:
         only_claims = create_webhook(

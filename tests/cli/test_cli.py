@@ -25,7 +25,7 @@ DEMO_STATUSES = {
     "approving": 2,
     "approved": 1,
     "paying": 1,
-    "paid": 2,
+    "paid": 3,  # two claims and a travel advance
     "returned": 1,
     "rejected": 1,
     "withdrawn": 1,
@@ -156,7 +156,7 @@ def test_demo_seeds_once(cli: Cli) -> None:
         "users": len(PEOPLE),
         "departments": 9,
         "claims": sum(DEMO_STATUSES.values()),
-        "payments": 3,
+        "payments": 4,
         "statuses": DEMO_STATUSES,
         "audit": counts["audit"],
     }

@@ -11,9 +11,13 @@ from sqlalchemy.orm import InstrumentedAttribute
 from baoxiao.audit import service as audit
 from baoxiao.demo.seed import DEMO_CODE, DEMO_LOGINS, PEOPLE, seed
 from baoxiao.identity.passwords import verify_password
+from baoxiao.kernel.crypto import SecretBox
 from baoxiao.kernel.db import Database
 from baoxiao.models import (
+    Advance,
     AuditRecord,
+    BankAccount,
+    Budget,
     Claim,
     Company,
     Department,
@@ -23,12 +27,13 @@ from baoxiao.models import (
     User,
 )
 
+BOX = SecretBox.from_secret("d" * 40)
 STATUSES = {
     "draft": 1,
     "approving": 2,
     "approved": 1,
     "paying": 1,
-    "paid": 2,
+    "paid": 3,  # two claims and li.na's travel advance
     "returned": 1,
     "rejected": 1,
     "withdrawn": 1,
@@ -64,15 +69,15 @@ def _counts(db: Database) -> dict[str, object]:
 
 def test_demo_seed_runs_once_and_verifies(db: Database) -> None:
     with db.transaction() as session:
-        assert seed(session) is True
+        assert seed(session, BOX) is True
     first = _counts(db)
     assert {k: v for k, v in first.items() if k not in ("audit", "outbox")} == {
         "companies": 1,
         "employees": 30,
         "users": 30,
         "departments": 9,
-        "claims": 11,
-        "payments": 3,
+        "claims": 12,
+        "payments": 4,
         "statuses": STATUSES,
     }
     assert len(PEOPLE) == 30
@@ -80,7 +85,7 @@ def test_demo_seed_runs_once_and_verifies(db: Database) -> None:
     assert isinstance(first["outbox"], int) and first["outbox"] > 20
 
     with db.transaction() as session:
-        assert seed(session) is False
+        assert seed(session, BOX) is False
     assert _counts(db) == first
 
     with db.transaction() as session:
@@ -113,9 +118,10 @@ def test_demo_claims_carry_real_money_and_logins_work(db: Database) -> None:
             ("pending", Decimal("1912.26")),
             ("succeeded", Decimal("199.00")),
             ("succeeded", Decimal("199.00")),
+            ("succeeded", Decimal("3000.00")),  # the travel advance
         ]
         paid = [c for c in by_reason.values() if c.status == "paid"]
-        assert len(paid) == 2 and all(
+        assert len(paid) == 3 and all(
             c.paid_at is not None and c.approved_at is not None for c in paid
         )
 
@@ -133,3 +139,26 @@ def test_demo_claims_carry_real_money_and_logins_work(db: Database) -> None:
             "sun.li": ["employee", "finance"],
             "chen.jie": ["admin", "employee", "manager"],
         }
+
+
+def test_demo_shows_budgets_an_advance_and_bank_accounts(db: Database) -> None:
+    with db.transaction() as session:
+        seed(session, BOX)
+    with db.transaction() as session:
+        budgets = {b.code: b for b in session.scalars(select(Budget))}
+        assert {code.rsplit("-", 1)[0] for code in budgets} == {
+            "RD-PLAT",
+            "RD-APP",
+            "SALES-E",
+            "SALES-S",
+            "HR",
+            "TRAVEL",
+        }
+        assert (
+            sum(b.occupied + b.consumed for b in budgets.values()) > 0
+        )  # the demo claims use them
+        advance = session.scalars(select(Advance)).one()
+        assert (advance.status, advance.amount) == ("open", Decimal("3000.0000"))
+        accounts = session.scalars(select(BankAccount)).all()
+        assert len(accounts) == 5
+        assert all(a.account_cipher.startswith("v1.") for a in accounts)

@@ -47,6 +47,7 @@ from baoxiao.models.approval import (
 )
 from baoxiao.models.claim import Claim, ClaimAction
 from baoxiao.outbox.service import publish
+from baoxiao.payments import follow as finance
 
 Decision = Literal["approve", "reject", "return"]
 OPEN = runtime.OPEN
@@ -332,6 +333,8 @@ def decide(
     if decision == "approve":
         _check_second_approver(session, principal, task)
     changed = _apply_lines(claim, lines or []) if decision == "approve" else []
+    if changed:
+        finance.lines_decided(session, claim, actor=principal.actor)  # budget gives back now
     task.status = {
         "approve": TaskStatus.APPROVED,
         "reject": TaskStatus.REJECTED,

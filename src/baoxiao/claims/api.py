@@ -129,6 +129,7 @@ def claim_read(
         **_summary(session, claim).model_dump(),
         company_id=claim.company_id,
         cost_center_id=claim.cost_center_id,
+        project_code=claim.project_code,
         updated_at=claim.updated_at,
         approved_at=claim.approved_at,
         paid_at=claim.paid_at,

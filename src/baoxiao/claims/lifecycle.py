@@ -17,6 +17,7 @@ from baoxiao.kernel.clock import utcnow
 from baoxiao.kernel.events import DomainEvent
 from baoxiao.models.claim import Claim, ClaimAction, ClaimActivity
 from baoxiao.outbox.service import publish
+from baoxiao.payments.follow import follow_transition as finance_follow
 
 
 def apply(
@@ -45,6 +46,7 @@ def apply(
         extra=extra,
     )
     invoices_follow(session, claim, action, actor=actor)
+    finance_follow(session, claim, action, actor=actor)  # budgets, advance offsets, vouchers
     if event is not None:
         if extra:
             event = replace(event, data={**event.data, **extra})

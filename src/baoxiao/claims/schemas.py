@@ -68,6 +68,9 @@ class ClaimCreate(_In):
     claim_type: str = Field(default="general", max_length=32, pattern=r"^[a-z][a-z0-9_]*$")
     department_id: uuid.UUID | None = None
     cost_center_id: uuid.UUID | None = None
+    project_code: str | None = Field(
+        default=None, max_length=64, description="For project budgets."
+    )
     lines: list[ClaimLineCreate] = Field(default_factory=list, max_length=200)
 
 
@@ -75,6 +78,7 @@ class ClaimUpdate(_In):
     reason: Reason | None = None
     department_id: uuid.UUID | None = None
     cost_center_id: uuid.UUID | None = None
+    project_code: str | None = Field(default=None, max_length=64)
 
 
 class Comment(_In):
@@ -155,6 +159,7 @@ class ClaimSummary(BaseModel):
 class ClaimRead(ClaimSummary):
     company_id: uuid.UUID
     cost_center_id: uuid.UUID | None
+    project_code: str | None = None
     updated_at: datetime
     approved_at: datetime | None
     paid_at: datetime | None

@@ -198,6 +198,7 @@ def create_draft(session: Session, principal: Principal, data: ClaimCreate) -> C
         claimant_id=employee.id,
         department_id=data.department_id or employee.department_id,
         cost_center_id=data.cost_center_id or employee.cost_center_id,
+        project_code=data.project_code or None,
         reason=data.reason,
         currency=company.base_currency,
         total_amount=Decimal(0),

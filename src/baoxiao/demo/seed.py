@@ -14,17 +14,21 @@ from sqlalchemy.orm import Session
 
 from baoxiao.approvals import flows as approval_flows
 from baoxiao.approvals import service as approvals
+from baoxiao.budgets import service as budgets
+from baoxiao.budgets.schemas import BudgetCreate, ControlName
 from baoxiao.claims import queries as claim_queries
 from baoxiao.claims import service as claims
 from baoxiao.claims.schemas import ClaimCreate, ClaimLineCreate
 from baoxiao.identity.passwords import hash_password
 from baoxiao.identity.service import principal_for
 from baoxiao.kernel.clock import utcnow
+from baoxiao.kernel.crypto import SecretBox
 from baoxiao.kernel.money import ISO_MINOR_UNITS
 from baoxiao.models.approval import TaskStatus
 from baoxiao.models.catalog import Currency, ExchangeRate, ExpenseCategory
 from baoxiao.models.identity import Role, RoleAssignment, User
 from baoxiao.models.org import Company, CostCenter, Department, Employee
+from baoxiao.payments import advances, bankaccounts
 from baoxiao.payments import service as payments
 
 DEMO_CODE = "DEMO"
@@ -114,8 +118,11 @@ def already_seeded(session: Session) -> bool:
     return session.scalars(select(Company).where(Company.code == DEMO_CODE)).first() is not None
 
 
-def seed(session: Session) -> bool:
-    """Create the demo company; returns False when it already exists."""
+def seed(session: Session, box: SecretBox | None = None) -> bool:
+    """Create the demo company; returns False when it already exists.
+
+    With `box` (the instance's SecretBox), a few employees get payee bank accounts.
+    """
     if already_seeded(session):
         return False
     _currencies(session)
@@ -146,7 +153,11 @@ def seed(session: Session) -> bool:
     users = _org(session, company)
     session.flush()
     _flows(session, users)
+    _budgets(session, users)
+    if box is not None:
+        _bank_accounts(session, users, box)
     _claims(session, users)
+    _advance(session, users)
     return True
 
 
@@ -310,3 +321,93 @@ def _claims(session: Session, users: dict[str, User]) -> None:
     claims.withdraw(session, p["ma.lin"], withdrawn, "金额填错,撤回修改", None)
     cancelled = draft("deng.hui", "重复填写的报销单", [_line("TAXI", 2, "35.00")])
     claims.cancel(session, p["deng.hui"], cancelled, "重复", None)
+
+
+# department code, amount per year, control mode
+BUDGETS: list[tuple[str, str, ControlName]] = [
+    ("RD-PLAT", "200000", "block"),
+    ("RD-APP", "150000", "warn"),
+    ("SALES-E", "120000", "warn"),
+    ("SALES-S", "80000", "block"),
+    ("HR", "30000", "track"),
+]
+BANK_ACCOUNTS = {
+    "li.na": ("中国工商银行", "上海张江支行", "6222021001012345678"),
+    "zhang.wei": ("招商银行", "上海分行营业部", "6214830212345671"),
+    "wu.hao": ("中国建设银行", "上海浦东分行", "6217001234567890123"),
+    "he.jun": ("中国银行", "上海分行", "6216612345678901"),
+    "liang.yi": ("交通银行", "深圳分行", "6222601234567890"),
+}
+
+
+def _budgets(session: Session, users: dict[str, User]) -> None:
+    """Annual department budgets (this year and, early in the year, the last), plus travel."""
+    finance = principal_for(users["zhao.min"])
+    today = date.today()
+    for year in sorted({today.year, (today - timedelta(days=60)).year}):
+        for dept, amount, control in BUDGETS:
+            owner = session.scalars(
+                select(Department.head_id).where(
+                    Department.company_id == finance.company_id, Department.code == dept
+                )
+            ).first()
+            budgets.create(
+                session,
+                finance,
+                BudgetCreate(
+                    code=f"{dept}-{year}",
+                    name=f"{dept} {year} 年度费用预算",
+                    period_kind="year",
+                    period=str(year),
+                    amount=Decimal(amount),
+                    control=control,
+                    department_code=dept,
+                    owner_id=owner,
+                ),
+            )
+        budgets.create(
+            session,
+            finance,
+            BudgetCreate(
+                code=f"TRAVEL-{year}",
+                name=f"{year} 差旅交通费(全公司)",
+                period_kind="year",
+                period=str(year),
+                amount=Decimal("300000"),
+                control="warn",
+                category_code="TRAVEL",
+            ),
+        )
+
+
+def _bank_accounts(session: Session, users: dict[str, User], box: SecretBox) -> None:
+    for username, (bank, branch, number) in BANK_ACCOUNTS.items():
+        user = users[username]
+        assert user.employee_id is not None
+        details = bankaccounts.BankDetails(
+            holder_name=user.display_name, bank_name=bank, account_number=number, branch_name=branch
+        )
+        bankaccounts.put(
+            session, principal_for(user), box, user.employee_id, details, DEMO_PASSWORD
+        )
+
+
+def _advance(session: Session, users: dict[str, User]) -> None:
+    """An open travel advance (借款) of li.na: approved and paid, not yet offset."""
+    p = {name: principal_for(users[name]) for name in ("li.na", "liu.yang", "zhao.min", "sun.li")}
+    advance = advances.request(
+        session,
+        p["li.na"],
+        amount=Decimal("3000.00"),
+        reason="深圳客户现场支持差旅借款",
+        category_code="TRAVEL",
+        due_date=date.today() + timedelta(days=30),
+    )
+    for approver in ("liu.yang", "zhao.min"):
+        claim = claim_queries.get_claim(session, p[approver], advance.claim_id)
+        task = approvals.open_task_for(session, p[approver], claim)
+        if task is not None:
+            approvals.decide(session, p[approver], task.id, "approve", None)
+    payments.mark_paid(
+        session, p["sun.li"], advance.claim_id, external_reference=f"BANK{utcnow():%Y%m%d}ADV001"
+    )

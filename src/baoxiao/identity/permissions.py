@@ -35,6 +35,12 @@ class Right(StrEnum):
     INTEGRATIONS_ADMIN = "integrations:admin"
     POLICY_MANAGE = "policy:manage"  # expense standards: draft, dry-run, publish
     INVOICE_MANAGE = "invoice:manage"  # the invoice registry: list, void
+    # Finance (issue #7); the lead maps these to budget owner / cashier roles at merge.
+    BUDGET_VIEW = "budget:view"  # every budget of the company, its ledger
+    BUDGET_MANAGE = "budget:manage"  # create, adjust, import and export budgets
+    PAYMENT_BATCH = "payment:batch"  # build payment batches, export bank files
+    BANK_ACCOUNT_REVEAL = "bank_account:reveal"  # see payee account numbers unmasked
+    VOUCHER_EXPORT = "voucher:export"  # list and export vouchers, edit account mappings
 
 
 ROLE_RIGHTS: dict[Role, frozenset[Right]] = {
@@ -47,6 +53,11 @@ ROLE_RIGHTS: dict[Role, frozenset[Right]] = {
             Right.CLAIM_PAY,
             Right.POLICY_MANAGE,
             Right.INVOICE_MANAGE,
+            Right.BUDGET_VIEW,
+            Right.BUDGET_MANAGE,
+            Right.PAYMENT_BATCH,
+            Right.BANK_ACCOUNT_REVEAL,
+            Right.VOUCHER_EXPORT,
         }
     ),
     Role.ADMIN: frozenset(
@@ -58,6 +69,7 @@ ROLE_RIGHTS: dict[Role, frozenset[Right]] = {
             Right.INTEGRATIONS_ADMIN,
             Right.POLICY_MANAGE,
             Right.INVOICE_MANAGE,
+            Right.BUDGET_VIEW,
         }
     ),
 }

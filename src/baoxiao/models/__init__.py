@@ -2,6 +2,13 @@
 
 from baoxiao.kernel.idempotency import IdempotencyRecord
 from baoxiao.kernel.sequences import NumberSequence
+from baoxiao.models.advance import (
+    Advance,
+    AdvanceOffset,
+    AdvanceRepayment,
+    AdvanceStatus,
+    OffsetStatus,
+)
 from baoxiao.models.approval import (
     ApprovalDelegation,
     ApprovalFlow,
@@ -11,6 +18,7 @@ from baoxiao.models.approval import (
     TaskStatus,
 )
 from baoxiao.models.audit import AuditHead, AuditRecord
+from baoxiao.models.budget import Budget, BudgetEntry, ControlMode, EntryKind, PeriodKind
 from baoxiao.models.catalog import Currency, ExchangeRate, ExpenseCategory
 from baoxiao.models.claim import (
     Attachment,
@@ -32,10 +40,22 @@ from baoxiao.models.integration import (
 from baoxiao.models.invoice import Invoice, InvoiceStatus
 from baoxiao.models.org import Company, CostCenter, Department, Employee
 from baoxiao.models.outbox import OutboxEvent
-from baoxiao.models.payment import Payment, PaymentStatus
+from baoxiao.models.payment import (
+    BankAccount,
+    BatchStatus,
+    Payment,
+    PaymentBatch,
+    PaymentStatus,
+)
 from baoxiao.models.policy import Outcome, PolicyResult, PolicyStandard, StandardStatus
+from baoxiao.models.voucher import AccountMapping, Voucher, VoucherKind, VoucherLine
 
 __all__ = [
+    "AccountMapping",
+    "Advance",
+    "AdvanceOffset",
+    "AdvanceRepayment",
+    "AdvanceStatus",
     "ApiToken",
     "ApprovalDelegation",
     "ApprovalFlow",
@@ -45,6 +65,10 @@ __all__ = [
     "Attachment",
     "AuditHead",
     "AuditRecord",
+    "BankAccount",
+    "BatchStatus",
+    "Budget",
+    "BudgetEntry",
     "Claim",
     "ClaimAction",
     "ClaimActivity",
@@ -52,12 +76,14 @@ __all__ = [
     "ClaimStatus",
     "Company",
     "ConnectorInstance",
+    "ControlMode",
     "CostCenter",
     "Currency",
     "Delivery",
     "DeliveryStatus",
     "Department",
     "Employee",
+    "EntryKind",
     "ExchangeRate",
     "ExpenseCategory",
     "IdempotencyRecord",
@@ -66,10 +92,13 @@ __all__ = [
     "Invoice",
     "InvoiceStatus",
     "NumberSequence",
+    "OffsetStatus",
     "OutboxEvent",
     "Outcome",
     "Payment",
+    "PaymentBatch",
     "PaymentStatus",
+    "PeriodKind",
     "PolicyResult",
     "PolicyStandard",
     "Role",
@@ -77,6 +106,9 @@ __all__ = [
     "StandardStatus",
     "TaskStatus",
     "User",
+    "Voucher",
+    "VoucherKind",
+    "VoucherLine",
     "WebSession",
     "WorkerLease",
 ]

@@ -117,6 +117,7 @@ class Claim(Base):
         ForeignKey("departments.id"), index=True
     )
     cost_center_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("cost_centers.id"))
+    project_code: Mapped[str | None] = mapped_column(String(64))  # matched by project budgets
     reason: Mapped[str] = mapped_column(String(500))
     currency: Mapped[str] = mapped_column(ForeignKey("currencies.code"))
     total_amount: Mapped[Decimal] = mapped_column(default=Decimal(0))

@@ -12,7 +12,7 @@ from baoxiao.kernel.routing import TransactionalRoute
 from baoxiao.models.catalog import in_minor_units
 from baoxiao.models.payment import Payment
 from baoxiao.payments import service
-from baoxiao.payments.schemas import MarkPaid, PaymentFailure, PaymentRead
+from baoxiao.payments.schemas import MarkPaid, PaymentFailure, PaymentRead, PaymentResult
 
 router = APIRouter(route_class=TransactionalRoute, tags=["payments"])
 
@@ -20,6 +20,9 @@ router = APIRouter(route_class=TransactionalRoute, tags=["payments"])
 def _read(session: Session, payment: Payment) -> PaymentRead:
     read = PaymentRead.model_validate(payment)
     read.amount = in_minor_units(session, payment.amount, payment.currency)
+    read.offset_amount = in_minor_units(session, payment.offset_amount, payment.currency)
+    if payment.gross_amount is not None:
+        read.gross_amount = in_minor_units(session, payment.gross_amount, payment.currency)
     return read
 
 
@@ -62,11 +65,15 @@ def payment_succeeded(
     payment_id: uuid.UUID,
     principal: CurrentPrincipal,
     session: DbSession,
-    body: MarkPaid | None = None,
+    body: PaymentResult | None = None,
 ) -> PaymentRead:
-    """Report that the bank executed the payment."""
+    """Report that the bank executed the payment (an amount that differs is refused)."""
     payment = service.record_success(
-        session, principal, payment_id, body.external_reference if body else None
+        session,
+        principal,
+        payment_id,
+        body.external_reference if body else None,
+        body.amount if body else None,
     )
     return _read(session, payment)
 
@@ -77,3 +84,19 @@ def payment_failed(
 ) -> PaymentRead:
     """Report that the bank refused the payment; the claim becomes payable again."""
     return _read(session, service.record_failure(session, principal, payment_id, body.reason))
+
+
+@router.post("/payments/{payment_id}/resend", response_model=PaymentRead)
+def resend_payment(
+    payment_id: uuid.UUID, principal: CurrentPrincipal, session: DbSession
+) -> PaymentRead:
+    """Send a payment whose outcome is unknown again, under the same business reference."""
+    return _read(session, service.resend(session, principal, payment_id))
+
+
+@router.post("/payments/{payment_id}/query", response_model=PaymentRead)
+def query_payment(
+    payment_id: uuid.UUID, principal: CurrentPrincipal, session: DbSession
+) -> PaymentRead:
+    """Ask the finance system for the outcome of a pending payment (payment.status_requested)."""
+    return _read(session, service.query(session, principal, payment_id))

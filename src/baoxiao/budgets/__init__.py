@@ -1,0 +1,1 @@
+"""Budgets and their ledger (occupy on submit, release, consume on payment)."""
