@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from baoxiao.kernel.crypto import load_or_create_secret_key
+from baoxiao.kernel.crypto import SecretBox, load_or_create_secret_key
 from baoxiao.kernel.sessions import SessionPolicy
 
 
@@ -51,6 +51,20 @@ class Settings(BaseSettings):
     session_absolute_hours: int = Field(default=12, ge=1)
     session_reauth_minutes: int = Field(default=5, ge=1)
     session_cookie_secure: bool | None = None
+    # Failed sign-ins (identity/throttling.py): lock an account after this many failures
+    # in a row, for this long; throttle an address after this many failures in a window.
+    signin_lock_after: int = Field(default=5, ge=1)
+    signin_lock_minutes: int = Field(default=15, ge=1)
+    signin_ip_limit: int = Field(default=20, ge=1)
+    signin_ip_window_minutes: int = Field(default=15, ge=1)
+    public_url: str | None = Field(
+        default=None,
+        description="The address browsers use (https://baoxiao.example.com); SSO redirect "
+        "URIs are built from it. Default: the address of the request.",
+    )
+    oidc_cache_seconds: int = Field(
+        default=300, ge=0, description="How long discovery documents and JWKS are reused."
+    )
     idempotency_hours: int = Field(default=24, ge=1)
     # Event delivery (integrations.dispatcher); tests scale the delays down.
     delivery_base_delay_seconds: float = Field(default=5.0, gt=0)
@@ -112,6 +126,14 @@ class Settings(BaseSettings):
                 raise ValueError("BAOXIAO_SECRET_KEY must be at least 32 characters")
             return value
         return load_or_create_secret_key(self.var_dir / "secret_key")
+
+    @cached_property
+    def secret_box(self) -> SecretBox:
+        """Encryption of secrets at rest with the instance key (old keys still decrypt)."""
+        return SecretBox.from_secret(
+            self.resolved_secret_key,
+            old_secrets=tuple(s.get_secret_value() for s in self.old_secret_keys),
+        )
 
     @property
     def idempotency_ttl(self) -> timedelta:

@@ -20,7 +20,17 @@ from baoxiao.models.claim import (
     ClaimLine,
     ClaimStatus,
 )
-from baoxiao.models.identity import ApiToken, Role, RoleAssignment, User, WebSession
+from baoxiao.models.identity import (
+    ApiToken,
+    ExternalIdentity,
+    IdentityProvider,
+    RecoveryCode,
+    Role,
+    RoleAssignment,
+    SignInThrottle,
+    User,
+    WebSession,
+)
 from baoxiao.models.integration import (
     ConnectorInstance,
     Delivery,
@@ -60,7 +70,9 @@ __all__ = [
     "Employee",
     "ExchangeRate",
     "ExpenseCategory",
+    "ExternalIdentity",
     "IdempotencyRecord",
+    "IdentityProvider",
     "InboxMessage",
     "InboxStatus",
     "Invoice",
@@ -72,8 +84,10 @@ __all__ = [
     "PaymentStatus",
     "PolicyResult",
     "PolicyStandard",
+    "RecoveryCode",
     "Role",
     "RoleAssignment",
+    "SignInThrottle",
     "StandardStatus",
     "TaskStatus",
     "User",
