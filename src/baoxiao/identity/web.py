@@ -187,6 +187,21 @@ def _provider_logout_url(request: Request, session: Session, web: WebSession) ->
     )
 
 
+@router.get("/auth/session")
+def current_session(web: CurrentWebSession, principal: WebPrincipal) -> dict[str, Any]:
+    """Who is signed in to this browser, how, and the CSRF token for its forms."""
+    return {
+        "user_id": str(principal.user_id),
+        "username": principal.username,
+        "display_name": principal.display_name,
+        "roles": sorted(principal.role_names),
+        "method": web.method,
+        "csrf_token": web.csrf_token,
+        "authenticated_at": web.authenticated_at.isoformat(),
+        "expires_at": web.expires_at.isoformat(),
+    }
+
+
 @router.get("/auth/signed-out")
 def signed_out() -> Response:
     """Where the provider sends the browser back after logout."""
