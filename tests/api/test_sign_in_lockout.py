@@ -19,7 +19,7 @@ from baoxiao.app import create_app
 from baoxiao.identity.passwords import hash_password
 from baoxiao.kernel import clock
 from baoxiao.kernel.db import Database
-from baoxiao.models import SignInThrottle
+from baoxiao.models import AuditRecord, SignInThrottle
 from baoxiao.settings import Settings
 from tests.support.factories import World, build_world, make_person
 
@@ -82,6 +82,11 @@ def test_five_failures_lock_the_account_and_the_lock_expires(
         assert (status, code) == (429, "account_locked")
         assert headers["retry-after"] == str(15 * 60)
 
+        with committing_db.transaction() as session:
+            locks = session.scalars(
+                select(AuditRecord).where(AuditRecord.action == "sign_in:account_locked")
+            ).all()
+            assert [(r.subject_id, r.actor) for r in locks] == [(name.lower(), "ip:10.0.0.1")]
         frozen[0] += timedelta(minutes=15, seconds=1)
         assert login(client, name, PASSWORD)[:2] == (201, "ok")
         with committing_db.transaction() as session:

@@ -139,6 +139,15 @@ def test_connection(provider: IdentityProvider, ttl: float) -> dict[str, Any]:
     }
 
 
+def detach_for_io(session: Session, provider: IdentityProvider) -> IdentityProvider:
+    """Keep the loaded provider and end the (read-only) transaction before calling it:
+    on SQLite every transaction holds the single write lock from BEGIN IMMEDIATE, which
+    must not wait on a remote server. Later work in the session starts a new one."""
+    session.expunge(provider)
+    session.rollback()
+    return provider
+
+
 def _scopes(scopes: list[str]) -> list[str]:
     cleaned = [s.strip() for s in scopes if s.strip()]
     return ["openid", *[s for s in dict.fromkeys(cleaned) if s != "openid"]]

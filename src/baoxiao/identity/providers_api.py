@@ -102,6 +102,6 @@ def test_connection(
     provider_id: uuid.UUID, request: Request, principal: CurrentPrincipal, session: DbSession
 ) -> ConnectionTest:
     """Fetch the provider's discovery document and keys now, to check the configuration."""
-    provider = providers.get(session, principal, provider_id)
+    provider = providers.detach_for_io(session, providers.get(session, principal, provider_id))
     ttl = float(request.app.state.settings.oidc_cache_seconds)
     return ConnectionTest(**providers.test_connection(provider, ttl))

@@ -11,6 +11,7 @@ one writer at a time, from waiting on itself.
 
 from __future__ import annotations
 
+import logging
 import math
 from datetime import datetime
 
@@ -18,11 +19,13 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from baoxiao.audit.service import record as audit
 from baoxiao.identity.errors import AccountLocked, SignInThrottled
 from baoxiao.identity.runtime import sign_in_policy
 from baoxiao.kernel.clock import utcnow
 from baoxiao.models.identity import SignInThrottle
 
+log = logging.getLogger("baoxiao.signin")
 ACCOUNT = "account"
 IP = "ip"
 
@@ -70,9 +73,19 @@ def remember_failure(session: Session, username: str, ip: str | None) -> None:
             account.failures, account.window_started_at = 0, now
         account.failures += 1
         account.last_failure_at = now
+        log.warning("sign-in failed for %r from %s", account.key, ip)
         if account.failures >= policy.lock_after:
             account.locked_until = now + policy.lock_for
             account.failures, account.window_started_at = 0, now
+            audit(
+                session,
+                actor=f"ip:{ip}" if ip else "anonymous",
+                action="sign_in:account_locked",
+                subject_type="account",
+                subject_id=account.key,
+                company_id=None,
+                data={"until": account.locked_until.isoformat(), "after": policy.lock_after},
+            )
         if ip:
             row = _row(session, IP, ip[:255], now)
             if now - row.window_started_at >= policy.ip_window:

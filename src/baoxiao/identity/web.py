@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from baoxiao.identity import oidc, sessions, sso
+from baoxiao.identity import oidc, providers, sessions, sso
 from baoxiao.identity.deps import (
     SESSION_COOKIE,
     CsrfProtected,
@@ -75,12 +75,14 @@ def _ttl(request: Request) -> float:
 
 
 def _provider(session: Session, key: str) -> IdentityProvider:
+    """The enabled provider, detached, its read transaction ended (providers.detach_for_io):
+    the route talks to the provider next."""
     provider = session.scalars(select(IdentityProvider).where(IdentityProvider.key == key)).first()
     if provider is None:
         raise ProviderNotFound()
     if not provider.enabled:
         raise ProviderDisabled()
-    return provider
+    return providers.detach_for_io(session, provider)
 
 
 def _secure(request: Request) -> bool:
