@@ -7,7 +7,6 @@ they see is what another process would see.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -17,7 +16,6 @@ from sqlalchemy import select
 
 from baoxiao.app import create_app
 from baoxiao.identity.passwords import hash_password
-from baoxiao.kernel import clock
 from baoxiao.kernel.db import Database
 from baoxiao.models import AuditRecord, SignInThrottle
 from baoxiao.settings import Settings
@@ -45,14 +43,6 @@ def live_world(committing_db: Database) -> World:
                 password_hash=hash_password(PASSWORD),
             )
         return world
-
-
-@pytest.fixture
-def frozen() -> Iterator[list[datetime]]:
-    now = [clock.utcnow()]
-    clock.set_clock(lambda: now[0])
-    yield now
-    clock.set_clock(None)
 
 
 def client_from(committing_db: Database, settings: Settings, ip: str) -> TestClient:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,14 +20,6 @@ from baoxiao.settings import Settings
 from tests.support.factories import Person, World, make_person
 
 PASSWORD = "a long and unusual passphrase"
-
-
-@pytest.fixture
-def frozen() -> Iterator[list[datetime]]:
-    now = [clock.utcnow()]
-    clock.set_clock(lambda: now[0])
-    yield now
-    clock.set_clock(None)
 
 
 @pytest.fixture
