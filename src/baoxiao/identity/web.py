@@ -42,7 +42,7 @@ def safe_next(value: str | None) -> str:
     """Only a path on this site: no scheme, no host, no `//` or `/\\` tricks."""
     if not value or not value.startswith("/") or value.startswith(("//", "/\\")):
         return "/"
-    if any(ord(ch) < 32 or ch == "\\" for ch in value):
+    if any(ord(ch) < 32 or ord(ch) == 127 or ch == "\\" for ch in value):
         return "/"
     parts = urlsplit(value)
     if parts.scheme or parts.netloc:
