@@ -10,6 +10,7 @@ audience or with the wrong nonce (the provider's test hook re-signs them).
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -383,6 +384,26 @@ def test_rp_initiated_logout_ends_both_sessions(
     start = app.get("/auth/oidc/corp/login")
     page = browser.follow(start, stop_at_callback=True)
     assert page.status_code == 200 and 'name="login"' in page.text
+
+
+def test_logout_works_when_the_provider_is_down(
+    app: TestClient, browser: Browser, idp: OidcProvider, world: World, alice: User
+) -> None:
+    provider = add_provider(app, world, idp.issuer)
+    assert browser.sign_in("corp", "sub-alice").status_code == 303
+    csrf = session_of(app)["csrf_token"]
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    moved = app.patch(
+        f"/api/v1/identity-providers/{provider['id']}",
+        json={"issuer": dead},
+        headers=world["admin"].headers,
+    )
+    assert moved.status_code == 200
+    response = app.post("/auth/logout", headers={"X-CSRF-Token": csrf})
+    assert response.status_code == 303 and response.headers["location"] == "/"
+    assert app.get("/auth/session").status_code == 401
 
 
 def test_two_providers_in_one_company(

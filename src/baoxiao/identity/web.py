@@ -6,6 +6,7 @@ own pages around them). They run in the request transaction like the API.
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -26,12 +27,18 @@ from baoxiao.identity.deps import (
     session_policy,
     set_session_cookie,
 )
-from baoxiao.identity.errors import ProviderDisabled, ProviderNotFound, SessionInvalid
+from baoxiao.identity.errors import (
+    ProviderDisabled,
+    ProviderNotFound,
+    ProviderUnreachable,
+    SessionInvalid,
+)
 from baoxiao.identity.service import check_password
 from baoxiao.kernel.crypto import SecretBox
 from baoxiao.kernel.routing import TransactionalRoute
 from baoxiao.models.identity import IdentityProvider, WebSession
 
+log = logging.getLogger("baoxiao.signin")
 router = APIRouter(route_class=TransactionalRoute, tags=["sign-in"])
 
 LOGIN_COOKIE = "bx_oidc"
@@ -184,9 +191,12 @@ def _provider_logout_url(request: Request, session: Session, web: WebSession) ->
     id_token = (
         _box(request).decrypt(web.id_token, context=f"id_token:{web.id}") if web.id_token else None
     )
-    return oidc.end_session_url(
-        provider, id_token, signed_out_uri(base_url(request)), _ttl(request)
-    )
+    back = signed_out_uri(base_url(request))
+    try:
+        return oidc.end_session_url(provider, id_token, back, _ttl(request))
+    except ProviderUnreachable as exc:  # logout here must work even when the IdP is down
+        log.warning("no RP-initiated logout at %s: %s", provider.key, exc)
+        return None
 
 
 @router.get("/auth/session")
