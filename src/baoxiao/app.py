@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
@@ -17,8 +18,12 @@ from baoxiao.approvals.api import router as approvals_router
 from baoxiao.approvals.flows_api import router as approval_flows_router
 from baoxiao.budgets.api import router as budgets_router
 from baoxiao.claims.api import router as claims_router
+from baoxiao.identity import runtime
 from baoxiao.identity.api import router as identity_router
 from baoxiao.identity.deps import idempotency_scope
+from baoxiao.identity.me_api import router as me_router
+from baoxiao.identity.providers_api import router as identity_providers_router
+from baoxiao.identity.web import router as identity_web_router
 from baoxiao.integrations.api import router as integrations_router
 from baoxiao.integrations.web import install_metrics
 from baoxiao.invoices.api import router as invoices_router
@@ -104,12 +109,25 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.settings = settings
     app.state.db = db
     app.state.storage = LocalStorage(settings.resolved_attachment_dir)
+    app.state.secret_box = settings.secret_box
+    runtime.install(
+        db,
+        box=settings.secret_box,
+        policy=runtime.SignInPolicy(
+            lock_after=settings.signin_lock_after,
+            lock_for=timedelta(minutes=settings.signin_lock_minutes),
+            ip_limit=settings.signin_ip_limit,
+            ip_window=timedelta(minutes=settings.signin_ip_window_minutes),
+        ),
+    )
     app.state.idempotency_scope = idempotency_scope
     app.state.idempotency_ttl = settings.idempotency_ttl
 
     api = APIRouter(prefix="/api/v1")
     for router in (
         identity_router,
+        me_router,
+        identity_providers_router,
         claims_router,
         approvals_router,
         approval_flows_router,
@@ -123,6 +141,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     for finance_router in (budgets_router, batches_router, advances_router):
         api.include_router(finance_router)
     app.include_router(api)
+    app.include_router(identity_web_router)
     problems.install(app)
     install_metrics(app, db)
     app.add_middleware(BodySizeLimit, limit=settings.max_attachment_bytes + MULTIPART_OVERHEAD)

@@ -51,6 +51,20 @@ class Settings(BaseSettings):
     session_absolute_hours: int = Field(default=12, ge=1)
     session_reauth_minutes: int = Field(default=5, ge=1)
     session_cookie_secure: bool | None = None
+    # Failed sign-ins (identity/throttling.py): lock an account after this many failures
+    # in a row, for this long; throttle an address after this many failures in a window.
+    signin_lock_after: int = Field(default=5, ge=1)
+    signin_lock_minutes: int = Field(default=15, ge=1)
+    signin_ip_limit: int = Field(default=20, ge=1)
+    signin_ip_window_minutes: int = Field(default=15, ge=1)
+    public_url: str | None = Field(
+        default=None,
+        description="The address browsers use (https://baoxiao.example.com); SSO redirect "
+        "URIs are built from it. Default: the address of the request.",
+    )
+    oidc_cache_seconds: int = Field(
+        default=300, ge=0, description="How long discovery documents and JWKS are reused."
+    )
     idempotency_hours: int = Field(default=24, ge=1)
     # Event delivery (integrations.dispatcher); tests scale the delays down.
     delivery_base_delay_seconds: float = Field(default=5.0, gt=0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from baoxiao.app import create_app
+from baoxiao.kernel import clock
 from baoxiao.kernel.db import Database
 from baoxiao.settings import Settings
 from tests.support.factories import World, build_world
@@ -26,6 +28,15 @@ def settings(tmp_path: Path) -> Settings:
 def client(db: Database, settings: Settings) -> Iterator[TestClient]:
     with TestClient(create_app(settings, db)) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def frozen() -> Iterator[list[datetime]]:
+    """The clock stands still at now[0] until the test moves it."""
+    now = [clock.utcnow()]
+    clock.set_clock(lambda: now[0])
+    yield now
+    clock.set_clock(None)
 
 
 @pytest.fixture

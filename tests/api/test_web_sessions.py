@@ -17,7 +17,7 @@ from sqlalchemy import select
 from baoxiao.identity import deps, sessions
 from baoxiao.identity.passwords import hash_password
 from baoxiao.identity.service import check_password
-from baoxiao.kernel import clock, problems
+from baoxiao.kernel import problems
 from baoxiao.kernel.db import Database
 from baoxiao.kernel.routing import TransactionalRoute
 from baoxiao.models import AuditRecord, User, WebSession
@@ -87,14 +87,6 @@ def person_name(db: Database, world: World) -> str:
 def browser(db: Database, settings: Settings) -> Iterator[TestClient]:
     with TestClient(page_app(settings, db), base_url="https://testserver") as test_client:
         yield test_client
-
-
-@pytest.fixture
-def frozen() -> Iterator[list[datetime]]:
-    now = [clock.utcnow()]
-    clock.set_clock(lambda: now[0])
-    yield now
-    clock.set_clock(None)
 
 
 def sign_in(browser: TestClient, username: str) -> str:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request, status
 from sqlalchemy import select
 
 from baoxiao.identity import service
-from baoxiao.identity.deps import CurrentPrincipal, DbSession
+from baoxiao.identity.deps import CurrentPrincipal, DbSession, client_ip
 from baoxiao.identity.schemas import (
     LoginRequest,
     MeRead,
@@ -28,7 +28,14 @@ router = APIRouter(route_class=TransactionalRoute, tags=["identity"])
 def login(body: LoginRequest, request: Request, session: DbSession) -> TokenIssued:
     """Exchange a username and password for a bearer token (local accounts)."""
     ttl = timedelta(hours=request.app.state.settings.login_token_hours)
-    token, plain = service.login(session, body.username, body.password, ttl)
+    token, plain = service.login(
+        session,
+        body.username,
+        body.password,
+        ttl,
+        totp_code=body.totp_code,
+        ip=client_ip(request),
+    )
     return TokenIssued(id=token.id, access_token=plain, expires_at=token.expires_at)
 
 

@@ -40,6 +40,11 @@ def authenticate(request: Request, session: Session) -> Principal:
     return principal
 
 
+def client_ip(request: Request) -> str | None:
+    """The client's address as the server sees it (uvicorn applies trusted proxy headers)."""
+    return request.client.host if request.client else None
+
+
 def current_principal(request: Request, session: DbSession) -> Principal:
     return authenticate(request, session)
 

@@ -5,17 +5,25 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, joinedload
 
 from baoxiao.audit.service import record as audit
-from baoxiao.identity.errors import InvalidCredentials, InvalidToken, TokenNotFound
-from baoxiao.identity.passwords import hash_password, needs_rehash, verify_password
+from baoxiao.identity import throttling, totp
+from baoxiao.identity.errors import (
+    InvalidCredentials,
+    InvalidToken,
+    NoLocalPassword,
+    TokenNotFound,
+    TotpInvalid,
+    TotpRequired,
+)
+from baoxiao.identity.passwords import check_policy, hash_password, needs_rehash, verify_password
 from baoxiao.identity.principal import Principal
 from baoxiao.kernel.clock import utcnow
 from baoxiao.kernel.crypto import token_digest
 from baoxiao.kernel.ids import new_id, random_token
-from baoxiao.models.identity import ApiToken, User
+from baoxiao.models.identity import ApiToken, User, WebSession
 
 TOKEN_PREFIX = "bx_"
 
@@ -59,23 +67,126 @@ def issue_token(
     return token, plain
 
 
-def check_password(session: Session, username: str, password: str) -> User:
-    """The active local account with this username and password, or InvalidCredentials.
+def check_password(
+    session: Session,
+    username: str,
+    password: str,
+    *,
+    totp_code: str | None = None,
+    ip: str | None = None,
+) -> User:
+    """The active local account with this username and password (and TOTP code when
+    the account has one), or a sign-in error.
 
     The one place a local password is checked, for API tokens and browser sign-in alike.
+    Raises AccountLocked / SignInThrottled (429) before looking at the password,
+    InvalidCredentials, TotpRequired or TotpInvalid (401). A wrong password or code is
+    counted towards lockout in its own committed transaction, which ENDS THE CALLER'S
+    TRANSACTION (see identity/throttling.py): call this before any other change.
     """
+    throttling.guard(session, username, ip)
     user = session.scalars(select(User).where(User.username == username)).first()
     if user is None or not user.active or not verify_password(user.password_hash, password):
+        throttling.remember_failure(session, username, ip)
         raise InvalidCredentials()
+    if user.totp_enabled_at is not None:
+        if not totp_code:
+            raise TotpRequired()
+        if not totp.verify(session, user, totp_code):
+            throttling.remember_failure(session, username, ip)
+            raise TotpInvalid()
+    throttling.reset_account(session, username)
     assert user.password_hash is not None
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     return user
 
 
-def login(session: Session, username: str, password: str, ttl: timedelta) -> tuple[ApiToken, str]:
-    """Check a local password and issue a short-lived login token."""
-    user = check_password(session, username, password)
+def set_password(session: Session, user: User, new_password: str) -> None:
+    """Give an account a new password that meets the policy (set or change)."""
+    check_policy(new_password, user.username)
+    user.password_hash = hash_password(new_password)
+    user.password_changed_at = utcnow()
+    session.flush()
+
+
+def change_password(
+    session: Session,
+    principal: Principal,
+    current_password: str,
+    new_password: str,
+    *,
+    ip: str | None = None,
+) -> int:
+    """Change the caller's own password after checking the current one; ends the
+    caller's other browser sessions and login tokens. Returns how many were ended."""
+    user = verify_own_password(session, principal, current_password, ip=ip)
+    set_password(session, user, new_password)
+    ended = _end_other_sign_ins(session, principal)
+    audit(
+        session,
+        actor=principal.actor,
+        action="user:password_change",
+        subject_type="user",
+        subject_id=str(user.id),
+        company_id=str(user.company_id),
+        data={"sign_ins_ended": ended},
+    )
+    return ended
+
+
+def verify_own_password(
+    session: Session, principal: Principal, password: str, *, ip: str | None = None
+) -> User:
+    """The caller's account once their password is checked again (throttled like
+    sign-in; a failure ends the caller's transaction, see check_password)."""
+    user = session.get(User, principal.user_id)
+    assert user is not None
+    if user.password_hash is None:
+        raise NoLocalPassword()
+    throttling.guard(session, user.username, ip)
+    if not verify_password(user.password_hash, password):
+        throttling.remember_failure(session, user.username, ip)
+        raise InvalidCredentials()
+    return user
+
+
+def _end_other_sign_ins(session: Session, principal: Principal) -> int:
+    now = utcnow()
+    sessions_stmt = update(WebSession).where(
+        WebSession.user_id == principal.user_id, WebSession.ended_at.is_(None)
+    )
+    if principal.web_session_id is not None:
+        sessions_stmt = sessions_stmt.where(WebSession.id != principal.web_session_id)
+    tokens_stmt = update(ApiToken).where(
+        ApiToken.user_id == principal.user_id,
+        ApiToken.kind == "login",
+        ApiToken.revoked_at.is_(None),
+    )
+    if principal.token_id is not None:
+        tokens_stmt = tokens_stmt.where(ApiToken.id != principal.token_id)
+    ended = session.execute(
+        sessions_stmt.values(ended_at=now, end_reason="password_change").execution_options(
+            synchronize_session="fetch"
+        )
+    )
+    revoked = session.execute(
+        tokens_stmt.values(revoked_at=now).execution_options(synchronize_session="fetch")
+    )
+    return int(getattr(ended, "rowcount", 0) or 0) + int(getattr(revoked, "rowcount", 0) or 0)
+
+
+def login(
+    session: Session,
+    username: str,
+    password: str,
+    ttl: timedelta,
+    *,
+    totp_code: str | None = None,
+    ip: str | None = None,
+) -> tuple[ApiToken, str]:
+    """Check a local password (and TOTP code) and issue a short-lived login token."""
+    user = check_password(session, username, password, totp_code=totp_code, ip=ip)
     user.last_login_at = utcnow()
     token, plain = issue_token(session, user, name="login", kind="login", ttl=ttl)
     audit(

@@ -34,6 +34,10 @@ class AppError(Exception):
             return self._detail
         return self.message.render(lang, **self.params)
 
+    def headers(self) -> dict[str, str]:
+        """HTTP headers the response carries (e.g. Retry-After)."""
+        return {}
+
     def extensions(self) -> dict[str, Any]:
         """Extra problem members (public, machine-readable)."""
         out: dict[str, Any] = {}

@@ -66,7 +66,9 @@ def install(app: FastAPI) -> None:
         extra = exc.extensions()
         if exc.errors:
             extra["errors"] = exc.errors
-        return problem(request, exc.status, exc.code, exc.render(_lang(request)), **extra)
+        response = problem(request, exc.status, exc.code, exc.render(_lang(request)), **extra)
+        response.headers.update(exc.headers())
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

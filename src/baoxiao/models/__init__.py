@@ -28,7 +28,17 @@ from baoxiao.models.claim import (
     ClaimLine,
     ClaimStatus,
 )
-from baoxiao.models.identity import ApiToken, Role, RoleAssignment, User, WebSession
+from baoxiao.models.identity import (
+    ApiToken,
+    ExternalIdentity,
+    IdentityProvider,
+    RecoveryCode,
+    Role,
+    RoleAssignment,
+    SignInThrottle,
+    User,
+    WebSession,
+)
 from baoxiao.models.integration import (
     ConnectorInstance,
     Delivery,
@@ -86,7 +96,9 @@ __all__ = [
     "EntryKind",
     "ExchangeRate",
     "ExpenseCategory",
+    "ExternalIdentity",
     "IdempotencyRecord",
+    "IdentityProvider",
     "InboxMessage",
     "InboxStatus",
     "Invoice",
@@ -101,8 +113,10 @@ __all__ = [
     "PeriodKind",
     "PolicyResult",
     "PolicyStandard",
+    "RecoveryCode",
     "Role",
     "RoleAssignment",
+    "SignInThrottle",
     "StandardStatus",
     "TaskStatus",
     "User",

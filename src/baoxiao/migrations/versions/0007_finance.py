@@ -3,7 +3,7 @@
 Existing payments get offset_amount 0, send_count 1, query_count 0.
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-01 18:30:13.488870+00:00
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import baoxiao.kernel.types
 
 revision: str = "0007"
-down_revision: str | Sequence[str] | None = "0005"
+down_revision: str | Sequence[str] | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
