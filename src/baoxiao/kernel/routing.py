@@ -61,27 +61,31 @@ def request_session(request: Request) -> Session:
     return session
 
 
+def transactional(inner: Handler) -> Handler:
+    """Run a route handler in the request transaction (see the module docstring)."""
+
+    async def handler(request: Request) -> Response:
+        session = request.app.state.db.session_factory()
+        request.state.session = session
+        try:
+            key = request.headers.get("idempotency-key")
+            if request.method == "POST" and key is not None:
+                return await _run_idempotent(request, session, inner, key)
+            response = await inner(request)
+            await _finish(session, response)
+            return response
+        except BaseException:
+            await run_in_threadpool(session.rollback)
+            raise
+        finally:
+            await run_in_threadpool(session.close)
+
+    return handler
+
+
 class TransactionalRoute(APIRoute):
     def get_route_handler(self) -> Handler:
-        inner = super().get_route_handler()
-
-        async def handler(request: Request) -> Response:
-            session = request.app.state.db.session_factory()
-            request.state.session = session
-            try:
-                key = request.headers.get("idempotency-key")
-                if request.method == "POST" and key is not None:
-                    return await _run_idempotent(request, session, inner, key)
-                response = await inner(request)
-                await _finish(session, response)
-                return response
-            except BaseException:
-                await run_in_threadpool(session.rollback)
-                raise
-            finally:
-                await run_in_threadpool(session.close)
-
-        return handler
+        return transactional(super().get_route_handler())
 
 
 async def _finish(session: Session, response: Response) -> None:

@@ -19,13 +19,14 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import ValidationError
 
 from baoxiao.identity.errors import SessionInvalid
 from baoxiao.identity.principal import Principal
 from baoxiao.kernel.errors import AppError, Unauthorized
-from baoxiao.kernel.routing import TransactionalRoute
+from baoxiao.kernel.routing import TransactionalRoute, transactional
 from baoxiao.web import i18n
 
 log = logging.getLogger("baoxiao.web")
@@ -153,20 +154,24 @@ def render_error(request: Request, err: AppError) -> HTMLResponse:
 
 
 class PageRoute(TransactionalRoute):
-    """TransactionalRoute for HTML pages: sign-in redirects and errors as HTML."""
+    """TransactionalRoute for HTML pages: sign-in redirects and errors as HTML.
+
+    The error page is rendered inside the transaction (the session and the caller are
+    still loaded); its 4xx status then rolls the transaction back as for the API.
+    """
 
     def get_route_handler(self) -> Handler:
-        inner = super().get_route_handler()
+        inner = APIRoute.get_route_handler(self)
 
-        async def handler(request: Request) -> Response:
+        async def pages(request: Request) -> Response:
             try:
                 return await inner(request)
             except (SessionInvalid, Unauthorized):
                 return _to_login(request)
-            except AppError as err:  # rolled back already by TransactionalRoute
+            except AppError as err:
                 return render_error(request, err)
 
-        return handler
+        return transactional(pages)
 
 
 def page_router(**kwargs: Any) -> APIRouter:
