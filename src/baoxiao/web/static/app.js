@@ -2,8 +2,9 @@
 (function () {
   "use strict";
 
-  function onReady(fn) {
-    if (document.readyState !== "loading") fn(); else document.addEventListener("DOMContentLoaded", fn);
+  // ECharts is a deferred script too: draw once every script has run.
+  function onLoaded(fn) {
+    if (document.readyState === "complete") fn(); else window.addEventListener("load", fn);
   }
 
   // A select marked data-autosubmit submits its form (the language switcher).
@@ -66,5 +67,5 @@
       window.addEventListener("resize", function () { chart.resize(); });
     });
   }
-  onReady(drawCharts);
+  onLoaded(drawCharts);
 })();
