@@ -59,7 +59,8 @@
           return { name: label, value: Number(spec.values[i]) };
         }) }];
       } else {
-        option.xAxis = { type: "category", data: spec.labels };
+        option.xAxis = { type: "category", data: spec.labels,
+          axisLabel: { interval: 0, rotate: spec.labels.length > 4 ? 30 : 0 } };
         option.yAxis = { type: "value", name: spec.unit || "" };
         option.series = [{ type: spec.kind || "bar", data: spec.values.map(Number), name: spec.name }];
       }
