@@ -48,6 +48,18 @@ IfMatch = Annotated[str | None, Header(alias="If-Match", description="ETag from 
 UPLOAD_CHUNK = 1024 * 1024
 
 
+async def read_upload(file: UploadFile, limit: int) -> bytes:
+    """The uploaded bytes, refused as soon as they pass the limit (pages use it too)."""
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await file.read(UPLOAD_CHUNK):
+        size += len(chunk)
+        if size > limit:
+            raise AttachmentTooLarge(limit=limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def _summary(session: Session, claim: Claim) -> ClaimSummary:
     c = claim.claimant
     return ClaimSummary(
@@ -303,13 +315,7 @@ async def add_attachment(
     in it (QR, PDF, XML, OFD) is read into the registry, and backs the line if one is given."""
     settings = request.app.state.settings
     limit: int = settings.max_attachment_bytes
-    chunks: list[bytes] = []
-    size = 0
-    while chunk := await file.read(UPLOAD_CHUNK):
-        size += len(chunk)
-        if size > limit:
-            raise AttachmentTooLarge(limit=limit)
-        chunks.append(chunk)
+    data = await read_upload(file, limit)
     upload = await run_in_threadpool(
         receipts.add_attachment,
         session,
@@ -317,7 +323,7 @@ async def add_attachment(
         request.app.state.storage,
         claim_id,
         filename=file.filename,
-        data=b"".join(chunks),
+        data=data,
         max_bytes=limit,
         line_id=line_id,
         if_match=if_match,

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from baoxiao.claims import receipts, service
-from baoxiao.claims.errors import AttachmentTooLarge
+from baoxiao.claims.api import read_upload
 from baoxiao.claims.schemas import ClaimLineCreate, ClaimUpdate
 from baoxiao.claims.web import view_of
 from baoxiao.identity.deps import CsrfProtected, DbSession, WebPrincipal
@@ -24,7 +24,6 @@ from baoxiao.org import service as org
 from baoxiao.web.pages import field_errors, lang_of, page_router, render
 
 router = page_router(prefix="/claims")
-UPLOAD_CHUNK = 1024 * 1024
 # Errors that name no field but belong to one input of the line form.
 CODE_FIELDS = {
     "unknown_category": "category_code",
@@ -163,18 +162,6 @@ def _receipts(
         claim=view_of(session, principal, claim_id),
         upload_error=message,
     )
-
-
-async def read_upload(file: UploadFile, limit: int) -> bytes:
-    """The uploaded bytes, refused as soon as they pass the limit."""
-    chunks: list[bytes] = []
-    size = 0
-    while chunk := await file.read(UPLOAD_CHUNK):
-        size += len(chunk)
-        if size > limit:
-            raise AttachmentTooLarge(limit=limit)
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 @router.post("/{claim_id}/attachments", dependencies=[CsrfProtected])
