@@ -8,8 +8,10 @@ from collections.abc import Callable
 import pytest
 from fastapi.testclient import TestClient
 
+from baoxiao.app import create_app
 from baoxiao.identity.passwords import hash_password
 from baoxiao.kernel.db import Database
+from baoxiao.settings import Settings
 from tests.support.factories import World, make_person
 from tests.web.conftest import Browser
 
@@ -138,3 +140,10 @@ def test_static_files_are_served_from_the_app(anonymous: TestClient) -> None:
         "/static/app.js",
     ):
         assert anonymous.get(path).status_code == 200, path
+
+
+def test_the_demo_lists_its_logins_on_the_sign_in_page(db: Database, settings: Settings) -> None:
+    demo = settings.model_copy(update={"demo_logins": "li.na:employee", "demo_password": "pw"})
+    with TestClient(create_app(demo, db)) as client:
+        page = client.get("/login").text
+    assert "<code>li.na</code> · employee" in page and "pw" in page

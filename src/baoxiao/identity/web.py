@@ -14,6 +14,12 @@ from baoxiao.web.pages import lang_of, page_router, redirect, render, safe_next
 router = page_router()
 
 
+def _demo_logins(request: Request) -> list[tuple[str, str]]:
+    raw: str = request.app.state.settings.demo_logins
+    pairs = [item.partition(":") for item in raw.split(",") if item.strip()]
+    return [(user.strip(), who.strip()) for user, _sep, who in pairs]
+
+
 def _sso_providers(request: Request, session: deps.DbSession) -> list[object]:
     # SSO: the lead wires identity.oidc.providers_for_login(session) here at merge;
     # the template renders nothing while the list is empty.
@@ -33,6 +39,8 @@ def login_page(request: Request, session: deps.DbSession, next: str = "/") -> Re
         "identity/login.html",
         next=safe_next(next),
         sso_providers=_sso_providers(request, session),
+        demo_logins=_demo_logins(request),
+        demo_password=request.app.state.settings.demo_password,
     )
 
 
@@ -60,6 +68,8 @@ def login(
             next=safe_next(next),
             show_totp=err.code in ("totp_required", "totp_invalid") or bool(totp_code),
             sso_providers=_sso_providers(request, session),
+            demo_logins=_demo_logins(request),
+            demo_password=request.app.state.settings.demo_password,
         )
     _web, plain = sessions.start(
         session,
