@@ -147,3 +147,8 @@ def test_the_demo_lists_its_logins_on_the_sign_in_page(db: Database, settings: S
     with TestClient(create_app(demo, db)) as client:
         page = client.get("/login").text
     assert "<code>li.na</code> · employee" in page and "pw" in page
+
+
+def test_a_malformed_id_in_the_url_is_an_html_page(browser_for: Open) -> None:
+    response = browser_for("claimant").get("/claims/not-a-uuid")
+    assert response.status_code == 422 and response.headers["content-type"].startswith("text/html")

@@ -117,12 +117,11 @@ def route_steps(route: dict[str, Any]) -> list[dict[str, Any]]:
             state = "stopped"
         else:
             state = "expected"
-        names = [(a["person"] or {}).get("name") or a.get("role") or "?" for a in step["assignees"]]
         decided = [t for t in mine if t.get("decided_at")]
         out.append(
             {
                 "name": step["node_name"],
-                "people": names,
+                "people": step["assignees"],
                 "state": state,
                 "comment": decided[-1]["comment"] if decided else None,
             }

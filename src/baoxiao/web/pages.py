@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -25,7 +26,7 @@ from pydantic import ValidationError
 
 from baoxiao.identity.errors import SessionInvalid
 from baoxiao.identity.principal import Principal
-from baoxiao.kernel.errors import AppError, Unauthorized
+from baoxiao.kernel.errors import AppError, Unauthorized, ValidationFailed
 from baoxiao.kernel.routing import TransactionalRoute, transactional
 from baoxiao.web import i18n
 
@@ -170,6 +171,12 @@ class PageRoute(TransactionalRoute):
                 return _to_login(request)
             except AppError as err:
                 return render_error(request, err)
+            except RequestValidationError as exc:  # a malformed id in the URL, say
+                fields = [
+                    {"field": _field(e.get("loc", ())), "message": e.get("msg", "")}
+                    for e in exc.errors()
+                ]
+                return render_error(request, ValidationFailed(errors=fields))
 
         return transactional(pages)
 
@@ -179,6 +186,10 @@ def page_router(**kwargs: Any) -> APIRouter:
 
 
 _INDEX = re.compile(r"\[\d+\]")
+
+
+def _field(loc: Any) -> str:
+    return ".".join(str(part) for part in loc)
 
 
 def _leaf(field: str) -> str:
