@@ -87,8 +87,10 @@ def live_server(committing_db: Database, tmp_path: Path) -> Iterator[LiveServer]
         yield server
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Browser]:
+    # Module scope: Playwright's sync API keeps an event loop running in this thread
+    # while it is open, and later tests call asyncio.run().
     _require_chromium()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
