@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import Form, Request, Response
 from sqlalchemy.orm import Session
 
-from baoxiao.approvals import service
+from baoxiao.approvals import runtime, service
 from baoxiao.claims.api import claim_read
 from baoxiao.claims.schemas import ClaimRead
 from baoxiao.identity.deps import CsrfProtected, DbSession, WebPrincipal
@@ -32,6 +32,7 @@ DECISIONS: dict[str, service.Decision] = {
 class InboxItem:
     task: ApprovalTask
     claim: ClaimRead
+    step_name: str
     # Filled by the budgets work at merge; the page shows nothing while it is None.
     budget: dict[str, Any] | None = None
 
@@ -41,11 +42,20 @@ def budget_position(session: Session, task: ApprovalTask) -> dict[str, Any] | No
     return None
 
 
+def step_name(session: Session, task: ApprovalTask) -> str:
+    """The node's name from the route pinned at submission (the task keeps its id)."""
+    instance = runtime.instance_of(session, task.claim)
+    steps = instance.route.get("steps", []) if instance is not None else []
+    names = {s.get("node_id"): s.get("node_name") for s in steps}
+    return str(names.get(task.step_name) or task.step_name)
+
+
 def _items(session: Session, principal: Principal) -> list[InboxItem]:
     return [
         InboxItem(
             task,
             claim_read(session, principal, task.claim, Response()),
+            step_name(session, task),
             budget_position(session, task),
         )
         for task in service.list_tasks(session, principal)
