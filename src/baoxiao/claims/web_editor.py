@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from baoxiao.claims import receipts, service
-from baoxiao.claims.api import read_upload
+from baoxiao.claims.api import store_receipt
 from baoxiao.claims.schemas import ClaimLineCreate, ClaimUpdate
 from baoxiao.claims.web import view_of
 from baoxiao.identity.deps import CsrfProtected, DbSession, WebPrincipal
@@ -173,21 +173,8 @@ async def upload_receipt(
     file: Annotated[UploadFile, File()],
 ) -> Response:
     """Upload a receipt (photo, PDF, e-invoice); the receipts list comes back with previews."""
-    limit: int = request.app.state.settings.max_attachment_bytes
     try:
-        data = await read_upload(file, limit)
-        await run_in_threadpool(
-            receipts.add_attachment,
-            session,
-            principal,
-            request.app.state.storage,
-            claim_id,
-            filename=file.filename,
-            data=data,
-            max_bytes=limit,
-            line_id=None,
-            if_match=None,
-        )
+        await store_receipt(request, session, principal, claim_id, file, None, None)
     except AppError as err:
         if err.status in (403, 404):
             raise
