@@ -14,7 +14,7 @@ LINT_PATHS := $(wildcard src tests bench)
 # Extra pytest arguments, e.g. make test PYTEST_ARGS='--db sqlite -x -k claims'
 PYTEST_ARGS ?=
 
-.PHONY: help install demo serve test lint format migration bench bench-outbox bench-kills bench-route clean
+.PHONY: help install demo serve test lint format migration messages bench bench-outbox bench-kills bench-route clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{ printf "  %-10s %s\n", $$1, $$2 }'
@@ -54,6 +54,13 @@ migration: $(STAMP) ## New revision from the models: make migration m="add budge
 	export BAOXIAO_DATABASE_URL="$${MIGRATION_DB_URL:-sqlite:///$$tmp/autogen.db}" && \
 	$(ALEMBIC) upgrade head && \
 	$(ALEMBIC) revision --autogenerate -m "$(m)"
+
+# The .po files are the source: the app compiles them at start-up (no .mo to build).
+messages: $(STAMP) ## Extract the web app's messages and update the zh_CN and en catalogs
+	mkdir -p build
+	$(BIN)/pybabel extract -F babel.cfg --no-location --omit-header --sort-output -o build/messages.pot .
+	$(BIN)/pybabel update -i build/messages.pot -d src/baoxiao/web/translations \
+		--no-location --no-fuzzy-matching --ignore-obsolete --width 100
 
 bench: $(STAMP) ## Time the claim life cycle
 	$(BIN)/python bench/lifecycle.py

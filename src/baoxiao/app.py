@@ -9,23 +9,29 @@ from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from baoxiao import __version__
+from baoxiao.approvals import web as approvals_web
+from baoxiao.approvals import web_flows as approval_flows_web
 from baoxiao.approvals.api import router as approvals_router
 from baoxiao.approvals.flows_api import router as approval_flows_router
 from baoxiao.budgets.api import router as budgets_router
+from baoxiao.claims import web as claims_web
+from baoxiao.claims import web_editor as claims_editor
 from baoxiao.claims.api import router as claims_router
 from baoxiao.identity import runtime
+from baoxiao.identity import web as identity_web
 from baoxiao.identity.api import router as identity_router
 from baoxiao.identity.deps import idempotency_scope
 from baoxiao.identity.me_api import router as me_router
 from baoxiao.identity.providers_api import router as identity_providers_router
-from baoxiao.identity.web import router as identity_web_router
+from baoxiao.identity.sso_web import router as identity_sso_router
+from baoxiao.integrations import web as integrations_web
 from baoxiao.integrations.api import router as integrations_router
-from baoxiao.integrations.web import install_metrics
+from baoxiao.integrations.prometheus import install_metrics
 from baoxiao.invoices.api import router as invoices_router
 from baoxiao.kernel import problems
 from baoxiao.kernel.db import Database
@@ -34,17 +40,38 @@ from baoxiao.kernel.i18n import negotiate
 from baoxiao.kernel.logging import RequestIdMiddleware
 from baoxiao.kernel.storage import LocalStorage
 from baoxiao.migrations import runner
+from baoxiao.org import web as org_web
 from baoxiao.org.api import router as org_router
 from baoxiao.outbox import broker
+from baoxiao.payments import web as payments_web
 from baoxiao.payments.advances_api import router as advances_router
 from baoxiao.payments.api import router as payments_router
 from baoxiao.payments.batches_api import router as batches_router
 from baoxiao.policies.api import router as policies_router
+from baoxiao.reports import web as reports_web
 from baoxiao.settings import Settings
+from baoxiao.web import assets
 from baoxiao.worker import EmbeddedDispatcher
 
 log = logging.getLogger("baoxiao")
 MULTIPART_OVERHEAD = 64 * 1024
+
+
+def install_pages(app: FastAPI) -> None:
+    """The web app: static files and every domain's pages (the dashboard is at /)."""
+    assets.install(app)
+    for router in (
+        identity_web.router,
+        reports_web.router,
+        claims_web.router,
+        claims_editor.router,
+        approvals_web.router,
+        approval_flows_web.router,
+        payments_web.router,
+        org_web.router,
+        integrations_web.router,
+    ):
+        app.include_router(router)
 
 
 class BodySizeLimit:
@@ -141,15 +168,12 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     for finance_router in (budgets_router, batches_router, advances_router):
         api.include_router(finance_router)
     app.include_router(api)
-    app.include_router(identity_web_router)
+    app.include_router(identity_sso_router)
     problems.install(app)
     install_metrics(app, db)
+    install_pages(app)
     app.add_middleware(BodySizeLimit, limit=settings.max_attachment_bytes + MULTIPART_OVERHEAD)
     app.add_middleware(RequestIdMiddleware)
-
-    @app.get("/", include_in_schema=False)
-    def root() -> RedirectResponse:
-        return RedirectResponse("/docs")
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:

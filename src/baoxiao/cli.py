@@ -137,6 +137,11 @@ def demo(
     for login in DEMO_LOGINS:
         typer.echo(f"  {login.username:<10} {login.role}")
     if serve_after:
+        # The sign-in page lists the demo logins (never set outside `baoxiao demo`).
+        os.environ.setdefault(
+            "BAOXIAO_DEMO_LOGINS", ",".join(f"{d.username}:{d.role}" for d in DEMO_LOGINS)
+        )
+        os.environ.setdefault("BAOXIAO_DEMO_PASSWORD", DEMO_PASSWORD)
         _run(settings, host, port, None)
 
 

@@ -93,6 +93,11 @@ class Settings(BaseSettings):
         default=False,
         description="Deliver events inside the web process (`baoxiao serve` on SQLite).",
     )
+    demo_logins: str = Field(
+        default="",
+        description="`user:who,...` listed on the sign-in page; `baoxiao demo` sets it.",
+    )
+    demo_password: str = Field(default="", description="Shown with demo_logins.")
 
     @field_validator("base_currency")
     @classmethod

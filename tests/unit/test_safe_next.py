@@ -6,7 +6,7 @@ import pytest
 
 from baoxiao.identity.errors import PasswordTooWeak
 from baoxiao.identity.passwords import check_policy
-from baoxiao.identity.web import safe_next
+from baoxiao.identity.sso_web import safe_next
 
 
 @pytest.mark.parametrize(

@@ -48,6 +48,48 @@ IfMatch = Annotated[str | None, Header(alias="If-Match", description="ETag from 
 UPLOAD_CHUNK = 1024 * 1024
 
 
+async def read_upload(file: UploadFile, limit: int) -> bytes:
+    """The uploaded bytes, refused as soon as they pass the limit (pages use it too)."""
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await file.read(UPLOAD_CHUNK):
+        size += len(chunk)
+        if size > limit:
+            raise AttachmentTooLarge(limit=limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def store_receipt(
+    request: Request,
+    session: Session,
+    principal: Principal,
+    claim_id: uuid.UUID,
+    file: UploadFile,
+    line_id: uuid.UUID | None,
+    if_match: str | None,
+) -> receipts.Upload:
+    """Read an upload within the size limit and store it as a receipt (API and pages)."""
+    settings = request.app.state.settings
+    limit: int = settings.max_attachment_bytes
+    data = await read_upload(file, limit)
+    return await run_in_threadpool(
+        receipts.add_attachment,
+        session,
+        principal,
+        request.app.state.storage,
+        claim_id,
+        filename=file.filename,
+        data=data,
+        max_bytes=limit,
+        line_id=line_id,
+        if_match=if_match,
+        ocr=ocr.reader(settings.ocr_max_pixels, settings.ocr_timeout_seconds)
+        if settings.ocr_enabled
+        else None,
+    )
+
+
 def _summary(session: Session, claim: Claim) -> ClaimSummary:
     c = claim.claimant
     return ClaimSummary(
@@ -302,30 +344,7 @@ async def add_attachment(
 ) -> AttachmentRead:
     """Upload a receipt; its type is decided from its bytes, not from the client. An invoice
     in it (QR, PDF, XML, OFD) is read into the registry, and backs the line if one is given."""
-    settings = request.app.state.settings
-    limit: int = settings.max_attachment_bytes
-    chunks: list[bytes] = []
-    size = 0
-    while chunk := await file.read(UPLOAD_CHUNK):
-        size += len(chunk)
-        if size > limit:
-            raise AttachmentTooLarge(limit=limit)
-        chunks.append(chunk)
-    upload = await run_in_threadpool(
-        receipts.add_attachment,
-        session,
-        principal,
-        request.app.state.storage,
-        claim_id,
-        filename=file.filename,
-        data=b"".join(chunks),
-        max_bytes=limit,
-        line_id=line_id,
-        if_match=if_match,
-        ocr=ocr.reader(settings.ocr_max_pixels, settings.ocr_timeout_seconds)
-        if settings.ocr_enabled
-        else None,
-    )
+    upload = await store_receipt(request, session, principal, claim_id, file, line_id, if_match)
     return AttachmentUploadRead(
         **AttachmentRead.model_validate(upload.attachment).model_dump(),
         invoice=InvoiceBrief.model_validate(upload.invoice) if upload.invoice else None,

@@ -14,7 +14,7 @@ from baoxiao.identity.schemas import (
     IdentityProviderRead,
     IdentityProviderUpdate,
 )
-from baoxiao.identity.web import base_url, callback_uri, signed_out_uri
+from baoxiao.identity.sso_web import base_url, callback_uri, signed_out_uri
 from baoxiao.kernel.crypto import SecretBox
 from baoxiao.kernel.routing import TransactionalRoute
 from baoxiao.models.identity import IdentityProvider

@@ -78,28 +78,32 @@ def _keep_loaded(session: Session, instance: object) -> None:
         kept.append(instance)
 
 
+def transactional(inner: Handler) -> Handler:
+    """Run a route handler in the request transaction (see the module docstring)."""
+
+    async def handler(request: Request) -> Response:
+        session = request.app.state.db.session_factory()
+        session.info[KEEP_LOADED] = []
+        request.state.session = session
+        try:
+            key = request.headers.get("idempotency-key")
+            if request.method == "POST" and key is not None:
+                response = await _run_idempotent(request, session, inner, key)
+                await run_in_threadpool(session.close)
+                return response
+            response = await inner(request)
+            await _finish(session, response)
+            return response
+        except BaseException:
+            await run_in_threadpool(_discard, session)
+            raise
+
+    return handler
+
+
 class TransactionalRoute(APIRoute):
     def get_route_handler(self) -> Handler:
-        inner = super().get_route_handler()
-
-        async def handler(request: Request) -> Response:
-            session = request.app.state.db.session_factory()
-            session.info[KEEP_LOADED] = []
-            request.state.session = session
-            try:
-                key = request.headers.get("idempotency-key")
-                if request.method == "POST" and key is not None:
-                    response = await _run_idempotent(request, session, inner, key)
-                    await run_in_threadpool(session.close)
-                    return response
-                response = await inner(request)
-                await _finish(session, response)
-                return response
-            except BaseException:
-                await run_in_threadpool(_discard, session)
-                raise
-
-        return handler
+        return transactional(super().get_route_handler())
 
 
 def _end(session: Session, commit: bool) -> None:

@@ -1,0 +1,1 @@
+"""Analytics over claims: what the dashboard charts show."""
