@@ -1,12 +1,11 @@
 """Failed sign-ins: lockout per account, throttling per client address.
 
-A failed attempt must be remembered although the request that failed rolls back
-its transaction (every 4xx does). `remember_failure` therefore ENDS THE CALLER'S
-TRANSACTION: it rolls back whatever the caller did, then writes the failure in a
-transaction of its own and commits it. It is called only on the way to raising the
-sign-in error, when the caller's work is about to be rolled back anyway. Working on
-the caller's own session (rather than a second connection) keeps SQLite, which has
-one writer at a time, from waiting on itself.
+A failed attempt must be remembered although the request that failed ends in an
+error, whose transaction is normally rolled back. `remember_failure` therefore
+calls `kernel.db.keep_despite_failure`: the caller's work so far is dropped, and the
+counter written next is committed by the transaction's owner (kernel.routing or
+`Database.transaction`) when the sign-in error ends the request. It is called only
+on the way to raising that error, when the caller's work would be dropped anyway.
 """
 
 from __future__ import annotations
@@ -23,6 +22,7 @@ from baoxiao.audit.service import record as audit
 from baoxiao.identity.errors import AccountLocked, SignInThrottled
 from baoxiao.identity.runtime import sign_in_policy
 from baoxiao.kernel.clock import utcnow
+from baoxiao.kernel.db import keep_despite_failure
 from baoxiao.models.identity import SignInThrottle
 
 log = logging.getLogger("baoxiao.signin")
@@ -63,35 +63,34 @@ def reset_account(session: Session, username: str) -> None:
 
 
 def remember_failure(session: Session, username: str, ip: str | None) -> None:
-    """Count a failed attempt, committed on its own (see the module docstring)."""
+    """Count a failed attempt; it is kept although the sign-in then fails."""
     policy = sign_in_policy(session)
-    session.rollback()
-    with session.begin():
-        now = utcnow()
-        account = _row(session, ACCOUNT, account_key(username), now)
-        if now - account.window_started_at >= policy.lock_for:
-            account.failures, account.window_started_at = 0, now
-        account.failures += 1
-        account.last_failure_at = now
-        log.warning("sign-in failed for %r from %s", account.key, ip)
-        if account.failures >= policy.lock_after:
-            account.locked_until = now + policy.lock_for
-            account.failures, account.window_started_at = 0, now
-            audit(
-                session,
-                actor=f"ip:{ip}" if ip else "anonymous",
-                action="sign_in:account_locked",
-                subject_type="account",
-                subject_id=account.key,
-                company_id=None,
-                data={"until": account.locked_until.isoformat(), "after": policy.lock_after},
-            )
-        if ip:
-            row = _row(session, IP, ip[:255], now)
-            if now - row.window_started_at >= policy.ip_window:
-                row.failures, row.window_started_at = 0, now
-            row.failures += 1
-            row.last_failure_at = now
+    keep_despite_failure(session)
+    now = utcnow()
+    account = _row(session, ACCOUNT, account_key(username), now)
+    if now - account.window_started_at >= policy.lock_for:
+        account.failures, account.window_started_at = 0, now
+    account.failures += 1
+    account.last_failure_at = now
+    log.warning("sign-in failed for %r from %s", account.key, ip)
+    if account.failures >= policy.lock_after:
+        account.locked_until = now + policy.lock_for
+        account.failures, account.window_started_at = 0, now
+        audit(
+            session,
+            actor=f"ip:{ip}" if ip else "anonymous",
+            action="sign_in:account_locked",
+            subject_type="account",
+            subject_id=account.key,
+            company_id=None,
+            data={"until": account.locked_until.isoformat(), "after": policy.lock_after},
+        )
+    if ip:
+        row = _row(session, IP, ip[:255], now)
+        if now - row.window_started_at >= policy.ip_window:
+            row.failures, row.window_started_at = 0, now
+        row.failures += 1
+        row.last_failure_at = now
 
 
 def _row(session: Session, scope: str, key: str, now: datetime) -> SignInThrottle:

@@ -130,9 +130,36 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """One unit of work for a task or command: commit on success, roll back on error."""
-        with self.session_factory() as session, session.begin():
-            yield session
+        """One unit of work for a task or command: commit on success, roll back on error
+        (unless the work asked to keep a record of its failure: `keep_despite_failure`)."""
+        with self.session_factory() as session:
+            try:
+                yield session
+            except BaseException:
+                end_failed(session)
+                raise
+            session.commit()
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+# A unit of work that fails usually leaves nothing behind. A few facts are about the
+# failure itself (a failed sign-in that counts towards a lockout) and must outlive it.
+KEEP_DESPITE_FAILURE = "baoxiao_keep_despite_failure"
+
+
+def keep_despite_failure(session: Session) -> None:
+    """Drop the work done so far in this transaction and keep what is written from now
+    on even though the request or task then ends in an error. Only for records of the
+    failure itself; the transaction owner (routing, `Database.transaction`) commits."""
+    session.rollback()
+    session.info[KEEP_DESPITE_FAILURE] = True
+
+
+def end_failed(session: Session) -> None:
+    """End a failed unit of work: roll back, or commit what `keep_despite_failure` kept."""
+    if session.info.pop(KEEP_DESPITE_FAILURE, False):
+        session.commit()
+    else:
+        session.rollback()

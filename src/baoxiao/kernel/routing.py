@@ -24,6 +24,7 @@ from starlette.concurrency import run_in_threadpool
 
 from baoxiao.kernel import idempotency
 from baoxiao.kernel.clock import utcnow
+from baoxiao.kernel.db import end_failed
 from baoxiao.kernel.errors import AppError, BadRequest, Conflict
 from baoxiao.kernel.i18n import Msg
 
@@ -107,19 +108,19 @@ class TransactionalRoute(APIRoute):
 
 
 def _end(session: Session, commit: bool) -> None:
-    """Commit (or roll back) and close, in one trip to the thread pool."""
+    """Commit (or end as failed) and close, in one trip to the thread pool."""
     try:
         if commit:
             session.commit()
         else:
-            session.rollback()
+            end_failed(session)
     finally:
         session.close()
 
 
 def _discard(session: Session) -> None:
     try:
-        session.rollback()
+        end_failed(session)
     finally:
         session.close()
 
@@ -148,7 +149,7 @@ async def _run_idempotent(request: Request, session: Session, inner: Handler, ke
 
     response = await inner(request)
     if not 200 <= response.status_code < 300:
-        await run_in_threadpool(session.rollback)
+        await run_in_threadpool(end_failed, session)
         return response
     headers = {
         name: value
