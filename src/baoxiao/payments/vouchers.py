@@ -27,7 +27,7 @@ from baoxiao.kernel import sequences
 from baoxiao.kernel.clock import utcnow
 from baoxiao.kernel.events import DomainEvent
 from baoxiao.kernel.money import ISO_MINOR_UNITS, round_money
-from baoxiao.models.catalog import Currency
+from baoxiao.models.catalog import minor_units
 from baoxiao.models.claim import Claim, ClaimLine
 from baoxiao.models.org import Company, CostCenter, Employee
 from baoxiao.models.voucher import AccountMapping, Voucher, VoucherKind, VoucherLine
@@ -57,19 +57,24 @@ class Entry:
     employee_no: str | None = None
 
 
-def account_for(
-    session: Session, company_id: uuid.UUID, key: str, fallback: str | None = None
-) -> str:
-    found = session.scalars(
-        select(AccountMapping.account).where(
-            AccountMapping.company_id == company_id, AccountMapping.key == key
+class Accounts:
+    """A company's account mappings, read in one statement for the voucher being built."""
+
+    def __init__(self, session: Session, company_id: uuid.UUID) -> None:
+        rows = session.execute(
+            select(AccountMapping.key, AccountMapping.account).where(
+                AccountMapping.company_id == company_id
+            )
         )
-    ).first()
-    if found:
-        return found
-    if fallback is not None:
-        return fallback
-    return DEFAULT_ACCOUNTS[key][0]
+        self._mapped: dict[str, str] = {key: account for key, account in rows}
+
+    def __call__(self, key: str, fallback: str | None = None) -> str:
+        found = self._mapped.get(key)
+        if found:
+            return found
+        if fallback is not None:
+            return fallback
+        return DEFAULT_ACCOUNTS[key][0]
 
 
 def balanced(entries: list[Entry]) -> tuple[list[Entry], Decimal]:
@@ -195,11 +200,14 @@ def line_vat(line: ClaimLine, target: Decimal, minor_units: int) -> Decimal:
 
 
 def _context(session: Session, claim: Claim) -> tuple[int, str | None, str]:
-    currency = session.get(Currency, claim.currency)
     center = session.get(CostCenter, claim.cost_center_id) if claim.cost_center_id else None
     employee = session.get(Employee, claim.claimant_id)
-    assert currency is not None and employee is not None
-    return currency.minor_units, center.code if center else None, employee.employee_no
+    assert employee is not None
+    return (
+        minor_units(session, claim.currency),
+        center.code if center else None,
+        employee.employee_no,
+    )
 
 
 def accrue(session: Session, claim: Claim, *, is_advance: bool) -> Voucher | None:
@@ -208,23 +216,24 @@ def accrue(session: Session, claim: Claim, *, is_advance: bool) -> Voucher | Non
     company = claim.company_id
     summary = f"{claim.number} {claim.reason}"
     entries: list[Entry] = []
-    vat_account = account_for(session, company, "input_vat")
+    accounts = Accounts(session, company)
+    vat_account = accounts("input_vat")
     for line in claim.lines:
         target = line.amount_base if line.approved_amount is None else line.approved_amount
         if target <= 0:
             continue
         if is_advance:
-            account = account_for(session, company, "advance_receivable")
+            account = accounts("advance_receivable")
             entries.append(Entry(account, f"借款 {summary}", debit=target, employee_no=employee_no))
             continue
         vat = line_vat(line, target, minor)
         category = line.category
-        account = account_for(session, company, f"category:{category.code}", category.gl_account)
+        account = accounts(f"category:{category.code}", category.gl_account)
         text = f"{summary} {category.name_zh}"
         entries.append(Entry(account, text, debit=target - vat, cost_center=center))
         entries.append(Entry(vat_account, f"{text} 进项税额", debit=vat))
     total = sum((e.debit for e in entries), ZERO)
-    payable = account_for(session, company, "employee_payable")
+    payable = accounts("employee_payable")
     entries.append(Entry(payable, summary, credit=total, employee_no=employee_no))
     if total == 0:
         return None
@@ -253,20 +262,21 @@ def pay(
     _minor, _center, employee_no = _context(session, claim)
     company = claim.company_id
     summary = f"付款 {claim.number}"
+    accounts = Accounts(session, company)
     entries = [
         Entry(
-            account_for(session, company, "employee_payable"),
+            accounts("employee_payable"),
             summary,
             debit=gross,
             employee_no=employee_no,
         ),
         Entry(
-            account_for(session, company, "advance_receivable"),
+            accounts("advance_receivable"),
             f"{summary} 冲借款",
             credit=offsets,
             employee_no=employee_no,
         ),
-        Entry(account_for(session, company, "bank"), summary, credit=paid),
+        Entry(accounts("bank"), summary, credit=paid),
     ]
     if gross == 0:
         return None
@@ -290,10 +300,11 @@ def repay(
     """An employee repaid (part of) an advance: bank against advance receivables."""
     _minor, _center, employee_no = _context(session, claim)
     summary = f"还款 {claim.number}"
+    accounts = Accounts(session, company_id)
     entries = [
-        Entry(account_for(session, company_id, "bank"), summary, debit=amount),
+        Entry(accounts("bank"), summary, debit=amount),
         Entry(
-            account_for(session, company_id, "advance_receivable"),
+            accounts("advance_receivable"),
             summary,
             credit=amount,
             employee_no=employee_no,
