@@ -16,6 +16,7 @@ from baoxiao import __version__
 from baoxiao.approvals.api import router as approvals_router
 from baoxiao.approvals.flows_api import router as approval_flows_router
 from baoxiao.claims.api import router as claims_router
+from baoxiao.identity.admin_api import router as identity_admin_router
 from baoxiao.identity.api import router as identity_router
 from baoxiao.identity.deps import idempotency_scope
 from baoxiao.integrations.api import router as integrations_router
@@ -117,6 +118,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     api.include_router(integrations_router)
     api.include_router(policies_router)
     api.include_router(invoices_router)
+    api.include_router(identity_admin_router)
     app.include_router(api)
     problems.install(app)
     install_metrics(app, db)

@@ -1,6 +1,6 @@
 """Identity errors."""
 
-from baoxiao.kernel.errors import Forbidden, NotFound, Unauthorized
+from baoxiao.kernel.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
 from baoxiao.kernel.i18n import Msg
 
 
@@ -42,4 +42,16 @@ class ReauthenticationRequired(Forbidden):
     message = Msg(
         "Please confirm your password again before making this change.",
         "进行此项修改前,请再次确认您的密码。",
+    )
+
+
+class UnknownScope(ValidationFailed):
+    code = "unknown_scope"
+    message = Msg("Unknown token scope.", "未知的令牌权限范围。")
+
+
+class InsufficientScope(Forbidden):
+    code = "insufficient_scope"
+    message = Msg(
+        "This token's scopes do not allow this request.", "此令牌的权限范围不允许该请求。"
     )

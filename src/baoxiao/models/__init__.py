@@ -20,7 +20,7 @@ from baoxiao.models.claim import (
     ClaimLine,
     ClaimStatus,
 )
-from baoxiao.models.identity import ApiToken, Role, RoleAssignment, User, WebSession
+from baoxiao.models.identity import ApiToken, DataScope, Role, RoleAssignment, User, WebSession
 from baoxiao.models.integration import (
     ConnectorInstance,
     Delivery,
@@ -34,6 +34,12 @@ from baoxiao.models.org import Company, CostCenter, Department, Employee
 from baoxiao.models.outbox import OutboxEvent
 from baoxiao.models.payment import Payment, PaymentStatus
 from baoxiao.models.policy import Outcome, PolicyResult, PolicyStandard, StandardStatus
+from baoxiao.models.provisioning import (
+    IdentitySettings,
+    ScimGroup,
+    ScimGroupMember,
+    ScimUserLink,
+)
 
 __all__ = [
     "ApiToken",
@@ -54,6 +60,7 @@ __all__ = [
     "ConnectorInstance",
     "CostCenter",
     "Currency",
+    "DataScope",
     "Delivery",
     "DeliveryStatus",
     "Department",
@@ -61,6 +68,7 @@ __all__ = [
     "ExchangeRate",
     "ExpenseCategory",
     "IdempotencyRecord",
+    "IdentitySettings",
     "InboxMessage",
     "InboxStatus",
     "Invoice",
@@ -74,6 +82,9 @@ __all__ = [
     "PolicyStandard",
     "Role",
     "RoleAssignment",
+    "ScimGroup",
+    "ScimGroupMember",
+    "ScimUserLink",
     "StandardStatus",
     "TaskStatus",
     "User",
