@@ -19,6 +19,7 @@ from baoxiao.claims.api import router as claims_router
 from baoxiao.identity.admin_api import router as identity_admin_router
 from baoxiao.identity.api import router as identity_router
 from baoxiao.identity.deps import idempotency_scope
+from baoxiao.identity.scim import api as scim_api
 from baoxiao.integrations.api import router as integrations_router
 from baoxiao.integrations.web import install_metrics
 from baoxiao.invoices.api import router as invoices_router
@@ -120,6 +121,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     api.include_router(invoices_router)
     api.include_router(identity_admin_router)
     app.include_router(api)
+    scim_api.install(app)
     problems.install(app)
     install_metrics(app, db)
     app.add_middleware(BodySizeLimit, limit=settings.max_attachment_bytes + MULTIPART_OVERHEAD)

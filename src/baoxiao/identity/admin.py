@@ -61,8 +61,14 @@ def require_recent_reauth(session: Session, principal: Principal, policy: Sessio
     sessions.require_recent_authentication(web, policy)
 
 
-def _audit(session: Session, principal: Principal, action: str, subject: str, company: object,
-           **data: object) -> None:  # fmt: skip
+def _audit(
+    session: Session,
+    principal: Principal,
+    action: str,
+    subject: str,
+    company: object,
+    **data: object,
+) -> None:
     audit(
         session,
         actor=principal.actor,
@@ -91,8 +97,13 @@ def list_assignments(session: Session, principal: Principal) -> Sequence[RoleAss
     ).all()
 
 
-def _check_scope(session: Session, principal: Principal, company_id: uuid.UUID, scope: DataScope,
-                 department_id: uuid.UUID | None) -> None:  # fmt: skip
+def _check_scope(
+    session: Session,
+    principal: Principal,
+    company_id: uuid.UUID,
+    scope: DataScope,
+    department_id: uuid.UUID | None,
+) -> None:
     if scope == DataScope.DEPARTMENT:
         dept = session.get(Department, department_id) if department_id else None
         if dept is None or dept.company_id != company_id:
@@ -139,8 +150,17 @@ def grant(
         return row  # the same grant again changes nothing
     row.scope, row.department_id, row.source = scope.value, department_id, source
     session.flush()
-    _audit(session, principal, "role:grant", str(user.id), company_id, assignment_id=row.id,
-           role=role.value, scope=scope.value, department_id=department_id)  # fmt: skip
+    _audit(
+        session,
+        principal,
+        "role:grant",
+        str(user.id),
+        company_id,
+        assignment_id=row.id,
+        role=role.value,
+        scope=scope.value,
+        department_id=department_id,
+    )
     return row
 
 
@@ -155,8 +175,16 @@ def revoke(session: Session, principal: Principal, assignment_id: uuid.UUID) -> 
     assert user is not None
     user.roles.remove(row)
     session.flush()
-    _audit(session, principal, "role:revoke", str(row.user_id), row.company_id,
-           assignment_id=row.id, role=row.role, scope=row.scope)  # fmt: skip
+    _audit(
+        session,
+        principal,
+        "role:revoke",
+        str(row.user_id),
+        row.company_id,
+        assignment_id=row.id,
+        role=row.role,
+        scope=row.scope,
+    )
 
 
 def get_settings(session: Session, principal: Principal) -> IdentitySettings:
@@ -180,6 +208,12 @@ def set_leaver_fallback(
         session.add(row)
     row.leaver_fallback_employee_id, row.updated_at = employee_id, utcnow()
     session.flush()
-    _audit(session, principal, "identity_settings:update", str(principal.company_id),
-           principal.company_id, leaver_fallback_employee_id=employee_id)  # fmt: skip
+    _audit(
+        session,
+        principal,
+        "identity_settings:update",
+        str(principal.company_id),
+        principal.company_id,
+        leaver_fallback_employee_id=employee_id,
+    )
     return row

@@ -77,8 +77,14 @@ def grant_role(
 ) -> RoleAssignment:
     """Grant a role with a data scope (or change the scope of one already held)."""
     _reauth(request, session, principal)
-    return admin.grant(session, principal, user_id=body.user_id, role=body.role,
-                       scope=body.scope, department_id=body.department_id)  # fmt: skip
+    return admin.grant(
+        session,
+        principal,
+        user_id=body.user_id,
+        role=body.role,
+        scope=body.scope,
+        department_id=body.department_id,
+    )
 
 
 @router.delete("/role-assignments/{assignment_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -137,9 +143,9 @@ def create_service_user(
 ) -> User:
     """Create a user for a system (an IdP's SCIM client, an OA connector)."""
     _reauth(request, session, principal)
-    return service_users.create_service_user(session, principal, username=body.username,
-                                             display_name=body.display_name,
-                                             roles=body.roles)  # fmt: skip
+    return service_users.create_service_user(
+        session, principal, username=body.username, display_name=body.display_name, roles=body.roles
+    )
 
 
 @router.post("/service-users/{user_id}/tokens", response_model=TokenIssued, status_code=201)

@@ -96,8 +96,14 @@ def deactivate_user(
         tasks = handover.hand_over_tasks(session, employee.id, actor, fallback=fallback)
         moved = len(tasks)
         if tasks:
-            _audit(session, user, actor, "user:tasks_handed_over", count=moved,
-                   fallback_employee_id=fallback)  # fmt: skip
+            _audit(
+                session,
+                user,
+                actor,
+                "user:tasks_handed_over",
+                count=moved,
+                fallback_employee_id=fallback,
+            )
     session.flush()
     return Deactivation(user.id, tokens, ended, moved, already)
 

@@ -33,6 +33,7 @@ class ScimUserLink(Base):
     version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    deleted_at: Mapped[datetime | None]  # SCIM DELETE: deactivated and out of SCIM's view
 
 
 class ScimGroup(Base):

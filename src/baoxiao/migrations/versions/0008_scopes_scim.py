@@ -95,6 +95,7 @@ def upgrade() -> None:
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("created_at", baoxiao.kernel.types.UTCDateTime(), nullable=False),
         sa.Column("updated_at", baoxiao.kernel.types.UTCDateTime(), nullable=False),
+        sa.Column("deleted_at", baoxiao.kernel.types.UTCDateTime(), nullable=True),
         sa.ForeignKeyConstraint(
             ["company_id"], ["companies.id"], name=op.f("fk_scim_user_links_company_id_companies")
         ),
