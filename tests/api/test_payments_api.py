@@ -84,8 +84,11 @@ def test_the_approver_cannot_pay_but_the_cashier_can(
     # Paying is the cashier's right: make the approving reviewer a cashier too, so it is
     # segregation of duties, not the missing right, that refuses them.
     with db.transaction() as session:
-        session.add(RoleAssignment(user_id=world["finance"].user.id, role="cashier",
-                                   company_id=world.company.id))  # fmt: skip
+        session.add(
+            RoleAssignment(
+                user_id=world["finance"].user.id, role="cashier", company_id=world.company.id
+            )
+        )
     for path in ("payments", "mark-paid"):
         response = client.post(f"{CLAIMS}/{claim['id']}/{path}", headers=world["finance"].headers)
         assert response.status_code == 403, response.text

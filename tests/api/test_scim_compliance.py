@@ -27,9 +27,10 @@ from tests.support.live_server import serve
 def scim_server(committing_db: Database, tmp_path: Path) -> Iterator[tuple[str, str]]:
     with committing_db.transaction() as session:
         ensure_currencies(session)
-        company, depts, _ = make_company(session, "SCIMCO")
-        bot = make_person(session, company, "okta-scim", department=None, employee=False,
-                          roles=("integrator",))  # fmt: skip
+        company, _depts, _ = make_company(session, "SCIMCO")
+        bot = make_person(
+            session, company, "okta-scim", department=None, employee=False, roles=("integrator",)
+        )
         _token, plain = issue_token(session, bot.user, name="okta", scopes=["scim"])
     app = create_app(Settings(var_dir=tmp_path, secret_key="x" * 40), committing_db)
     with serve(app) as base:
@@ -38,8 +39,9 @@ def scim_server(committing_db: Database, tmp_path: Path) -> Iterator[tuple[str, 
 
 def test_scim2_tester_reports_no_failure(scim_server: tuple[str, str]) -> None:
     base, token = scim_server
-    http = httpx2.Client(base_url=f"{base}/scim/v2", headers={"Authorization": f"Bearer {token}"},
-                         timeout=30)  # fmt: skip
+    http = httpx2.Client(
+        base_url=f"{base}/scim/v2", headers={"Authorization": f"Bearer {token}"}, timeout=30
+    )
     with http:
         client = SyncSCIMClient(http)
         results = check_server(client)
