@@ -138,9 +138,12 @@ def right_reaches(world: World, who: str, right: Right, claim: dict[str, Any]) -
             return True
         if grant.scope == DataScope.COMPANY and str(grant.company_id) == claim["company_id"]:
             return True
-        if grant.scope == DataScope.DEPARTMENT and grant.department_id is not None:
-            if uuid.UUID(claim["department_id"]) in _subtree(world, grant.department_id):
-                return True
+        if (
+            grant.scope == DataScope.DEPARTMENT
+            and grant.department_id is not None
+            and uuid.UUID(claim["department_id"]) in _subtree(world, grant.department_id)
+        ):
+            return True
         if grant.scope == DataScope.SELF and owner_of(world, claim) == who:
             return True
     return False

@@ -189,9 +189,11 @@ TEAMMATE = {
 @pytest.fixture(scope="module")
 def aw(db_engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AccessWorld]:
     settings = Settings(var_dir=tmp_path_factory.mktemp("matrix"), secret_key="x" * 40)
-    with rolled_back_database(db_engine) as database:
-        with TestClient(create_app(settings, database)) as client:
-            yield build(database, client)
+    with (
+        rolled_back_database(db_engine) as database,
+        TestClient(create_app(settings, database)) as client,
+    ):
+        yield build(database, client)
 
 
 def _target(aw: AccessWorld, who: str, relation: str) -> str | None:
