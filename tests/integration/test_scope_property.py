@@ -33,20 +33,39 @@ def org_charts(draw: Any) -> dict[str, Any]:
     n_people = draw(st.integers(2, 9))
     people = []
     for i in range(n_people):
-        people.append({
-            "company": draw(st.integers(0, 1)) if i > 1 else i,
-            "dept": draw(st.integers(0, n_depts - 1)),
-            "manager": draw(st.one_of(st.none(), st.integers(0, i - 1))) if i else None,
-        })  # fmt: skip
+        people.append(
+            {
+                "company": draw(st.integers(0, 1)) if i > 1 else i,
+                "dept": draw(st.integers(0, n_depts - 1)),
+                "manager": draw(st.one_of(st.none(), st.integers(0, i - 1))) if i else None,
+            }
+        )
     heads = {d: draw(st.one_of(st.none(), st.integers(0, n_people - 1))) for d in range(n_depts)}
-    grants = draw(st.lists(st.tuples(st.integers(0, n_people - 1), st.sampled_from(ROLES),
-                                     st.sampled_from(SCOPES), st.integers(0, n_depts - 1)),
-                           max_size=8))  # fmt: skip
-    claims = draw(st.lists(st.tuples(st.integers(0, n_people - 1),
-                                     st.sampled_from(["", "taxi", "hotel"])),
-                           min_size=1, max_size=12))  # fmt: skip
-    return {"parents": parents, "people": people, "heads": heads, "grants": grants,
-            "claims": claims}  # fmt: skip
+    grants = draw(
+        st.lists(
+            st.tuples(
+                st.integers(0, n_people - 1),
+                st.sampled_from(ROLES),
+                st.sampled_from(SCOPES),
+                st.integers(0, n_depts - 1),
+            ),
+            max_size=8,
+        )
+    )
+    claims = draw(
+        st.lists(
+            st.tuples(st.integers(0, n_people - 1), st.sampled_from(["", "taxi", "hotel"])),
+            min_size=1,
+            max_size=12,
+        )
+    )
+    return {
+        "parents": parents,
+        "people": people,
+        "heads": heads,
+        "grants": grants,
+        "claims": claims,
+    }
 
 
 def _subtree(parents: list[int | None], root: int) -> set[int]:
