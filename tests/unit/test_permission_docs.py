@@ -1,4 +1,4 @@
-"""The admin guide shows the permission table and the endpoint scopes exactly as the code has them."""
+"""The admin guide and API.md show the permission table and endpoint scopes as the code has them."""
 
 from __future__ import annotations
 
