@@ -150,14 +150,19 @@ def revoke_token(session: Session, principal: Principal, token_id: uuid.UUID) ->
     token = session.get(ApiToken, token_id)
     if token is None or token.user_id != principal.user_id:
         raise TokenNotFound()
+    revoke(session, token, actor=principal.actor, company_id=principal.company_id)
+
+
+def revoke(session: Session, token: ApiToken, *, actor: str, company_id: uuid.UUID) -> None:
+    """Revoke a token once and audit it; revoking a revoked token changes nothing."""
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         audit(
             session,
-            actor=principal.actor,
+            actor=actor,
             action="token:revoke",
             subject_type="api_token",
             subject_id=str(token.id),
-            company_id=str(principal.company_id),
-            data={},
+            company_id=str(company_id),
+            data={"user_id": str(token.user_id)},
         )

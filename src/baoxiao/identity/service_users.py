@@ -20,7 +20,6 @@ from baoxiao.identity.errors import TokenNotFound
 from baoxiao.identity.lifecycle import UserNotFound
 from baoxiao.identity.permissions import Right, has_right, require_right
 from baoxiao.identity.principal import Principal
-from baoxiao.kernel.clock import utcnow
 from baoxiao.kernel.errors import Conflict, Forbidden
 from baoxiao.kernel.i18n import Msg
 from baoxiao.models.identity import ApiToken, Role, RoleAssignment, User
@@ -115,14 +114,4 @@ def revoke_service_token(
     token = session.get(ApiToken, token_id)
     if token is None or token.user_id != user.id:
         raise TokenNotFound()
-    if token.revoked_at is None:
-        token.revoked_at = utcnow()
-        audit(
-            session,
-            actor=principal.actor,
-            action="token:revoke",
-            subject_type="api_token",
-            subject_id=str(token.id),
-            company_id=str(user.company_id),
-            data={"user_id": str(user.id)},
-        )
+    service.revoke(session, token, actor=principal.actor, company_id=user.company_id)

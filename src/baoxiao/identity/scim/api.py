@@ -148,186 +148,99 @@ Count = Annotated[int | None, Query()]
 Payload = Annotated[dict[str, Any], Body()]
 
 
-@router.get("/Users")
-def list_users(
-    request: Request,
-    caller: Caller,
-    session: DbSession,
-    filter_: Filter = None,
-    start: Start = None,
-    count: Count = None,
-    attributes: Attributes = None,
-    excluded: Excluded = None,
-) -> JSONResponse:
-    params = _params(attributes, excluded)
-    total, items = query.search(session, caller, "User", filter_, start, count, base_url(request))
-    return _listing(total, items, start, users.ScimUser, params)
-
-
-@router.post("/Users/.search")
-def search_users(
-    request: Request, caller: Caller, session: DbSession, body: Payload
-) -> JSONResponse:
-    params = _params(_joined(body.get("attributes")), _joined(body.get("excludedAttributes")))
-    total, items = query.search(
-        session,
-        caller,
-        "User",
-        body.get("filter"),
-        body.get("startIndex"),
-        body.get("count"),
-        base_url(request),
-    )
-    return _listing(total, items, body.get("startIndex"), users.ScimUser, params)
-
-
 def _joined(value: Any) -> str | None:
     return ",".join(value) if isinstance(value, list) else value
 
 
-@router.post("/Users")
-def create_user(
-    request: Request, caller: Caller, session: DbSession, body: Payload
-) -> JSONResponse:
-    user = users.create(session, caller, body, base_url(request))
-    return _one(users.to_resource(session, user, base_url(request)), status=201)
+def _mount(kind: str, service: Any, model: Any) -> None:
+    """The same seven endpoints for Users and Groups; `service` is users or groups."""
+    plural = f"/{kind}s"
 
+    def list_(
+        request: Request,
+        caller: Caller,
+        session: DbSession,
+        filter_: Filter = None,
+        start: Start = None,
+        count: Count = None,
+        attributes: Attributes = None,
+        excluded: Excluded = None,
+    ) -> JSONResponse:
+        params = _params(attributes, excluded)
+        total, items = query.search(session, caller, kind, filter_, start, count, base_url(request))
+        return _listing(total, items, start, model, params)
 
-@router.get("/Users/{user_id}")
-def get_user(
-    user_id: str,
-    request: Request,
-    caller: Caller,
-    session: DbSession,
-    attributes: Attributes = None,
-    excluded: Excluded = None,
-) -> JSONResponse:
-    user = users.load(session, caller, user_id)
-    return _one(users.to_resource(session, user, base_url(request)), _params(attributes, excluded))
+    def search(request: Request, caller: Caller, session: DbSession, body: Payload) -> JSONResponse:
+        params = _params(_joined(body.get("attributes")), _joined(body.get("excludedAttributes")))
+        total, items = query.search(
+            session,
+            caller,
+            kind,
+            body.get("filter"),
+            body.get("startIndex"),
+            body.get("count"),
+            base_url(request),
+        )
+        return _listing(total, items, body.get("startIndex"), model, params)
 
+    def create(request: Request, caller: Caller, session: DbSession, body: Payload) -> JSONResponse:
+        row = service.create(session, caller, body, base_url(request))
+        return _one(service.to_resource(session, row, base_url(request)), status=201)
 
-@router.put("/Users/{user_id}")
-def replace_user(
-    user_id: str,
-    request: Request,
-    caller: Caller,
-    session: DbSession,
-    body: Payload,
-    if_match: IfMatch = None,
-) -> JSONResponse:
-    user = users.replace(session, caller, user_id, body, base_url(request), if_match)
-    return _one(users.to_resource(session, user, base_url(request)))
+    def get(
+        resource_id: str,
+        request: Request,
+        caller: Caller,
+        session: DbSession,
+        attributes: Attributes = None,
+        excluded: Excluded = None,
+    ) -> JSONResponse:
+        row = service.load(session, caller, resource_id)
+        resource = service.to_resource(session, row, base_url(request))
+        return _one(resource, _params(attributes, excluded))
 
+    def replace(
+        resource_id: str,
+        request: Request,
+        caller: Caller,
+        session: DbSession,
+        body: Payload,
+        if_match: IfMatch = None,
+    ) -> JSONResponse:
+        row = service.replace(session, caller, resource_id, body, base_url(request), if_match)
+        return _one(service.to_resource(session, row, base_url(request)))
 
-@router.patch("/Users/{user_id}")
-def patch_user(
-    user_id: str,
-    request: Request,
-    caller: Caller,
-    session: DbSession,
-    body: Payload,
-    if_match: IfMatch = None,
-) -> JSONResponse:
-    user = users.patch(session, caller, user_id, body, base_url(request), if_match)
-    return _one(users.to_resource(session, user, base_url(request)))
+    def patch(
+        resource_id: str,
+        request: Request,
+        caller: Caller,
+        session: DbSession,
+        body: Payload,
+        if_match: IfMatch = None,
+    ) -> JSONResponse:
+        row = service.patch(session, caller, resource_id, body, base_url(request), if_match)
+        return _one(service.to_resource(session, row, base_url(request)))
 
+    def delete(
+        resource_id: str, caller: Caller, session: DbSession, if_match: IfMatch = None
+    ) -> Response:
+        service.delete(session, caller, resource_id, if_match)
+        return Response(status_code=204)
 
-@router.delete("/Users/{user_id}", status_code=204)
-def delete_user(
-    user_id: str, caller: Caller, session: DbSession, if_match: IfMatch = None
-) -> Response:
-    users.delete(session, caller, user_id, if_match)
-    return Response(status_code=204)
-
-
-@router.get("/Groups")
-def list_groups(
-    request: Request,
-    caller: Caller,
-    session: DbSession,
-    filter_: Filter = None,
-    start: Start = None,
-    count: Count = None,
-    attributes: Attributes = None,
-    excluded: Excluded = None,
-) -> JSONResponse:
-    params = _params(attributes, excluded)
-    total, items = query.search(session, caller, "Group", filter_, start, count, base_url(request))
-    return _listing(total, items, start, groups.Group, params)
-
-
-@router.post("/Groups/.search")
-def search_groups(
-    request: Request, caller: Caller, session: DbSession, body: Payload
-) -> JSONResponse:
-    params = _params(_joined(body.get("attributes")), _joined(body.get("excludedAttributes")))
-    total, items = query.search(
-        session,
-        caller,
-        "Group",
-        body.get("filter"),
-        body.get("startIndex"),
-        body.get("count"),
-        base_url(request),
-    )
-    return _listing(total, items, body.get("startIndex"), groups.Group, params)
-
-
-@router.post("/Groups")
-def create_group(
-    request: Request, caller: Caller, session: DbSession, body: Payload
-) -> JSONResponse:
-    group = groups.create(session, caller, body)
-    return _one(groups.to_resource(session, group, base_url(request)), status=201)
-
-
-@router.get("/Groups/{group_id}")
-def get_group(
-    group_id: str,
-    request: Request,
-    caller: Caller,
-    session: DbSession,
-    attributes: Attributes = None,
-    excluded: Excluded = None,
-) -> JSONResponse:
-    group = groups.load(session, caller, group_id)
-    return _one(
-        groups.to_resource(session, group, base_url(request)), _params(attributes, excluded)
+    router.add_api_route(plural, list_, methods=["GET"], name=f"scim_list_{kind}")
+    router.add_api_route(f"{plural}/.search", search, methods=["POST"], name=f"scim_search_{kind}")
+    router.add_api_route(plural, create, methods=["POST"], name=f"scim_create_{kind}")
+    item = f"{plural}/{{resource_id}}"
+    router.add_api_route(item, get, methods=["GET"], name=f"scim_get_{kind}")
+    router.add_api_route(item, replace, methods=["PUT"], name=f"scim_replace_{kind}")
+    router.add_api_route(item, patch, methods=["PATCH"], name=f"scim_patch_{kind}")
+    router.add_api_route(
+        item, delete, methods=["DELETE"], status_code=204, name=f"scim_delete_{kind}"
     )
 
 
-@router.put("/Groups/{group_id}")
-def replace_group(
-    group_id: str,
-    request: Request,
-    caller: Caller,
-    session: DbSession,
-    body: Payload,
-    if_match: IfMatch = None,
-) -> JSONResponse:
-    group = groups.replace(session, caller, group_id, body, if_match)
-    return _one(groups.to_resource(session, group, base_url(request)))
-
-
-@router.patch("/Groups/{group_id}")
-def patch_group(
-    group_id: str,
-    request: Request,
-    caller: Caller,
-    session: DbSession,
-    body: Payload,
-    if_match: IfMatch = None,
-) -> JSONResponse:
-    group = groups.patch(session, caller, group_id, body, base_url(request), if_match)
-    return _one(groups.to_resource(session, group, base_url(request)))
-
-
-@router.delete("/Groups/{group_id}", status_code=204)
-def delete_group(
-    group_id: str, caller: Caller, session: DbSession, if_match: IfMatch = None
-) -> Response:
-    groups.delete(session, caller, group_id, if_match)
-    return Response(status_code=204)
+_mount("User", users, users.ScimUser)
+_mount("Group", groups, groups.Group)
 
 
 @router.post("/.search")

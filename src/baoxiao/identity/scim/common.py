@@ -35,6 +35,14 @@ def parse(model: Any, payload: dict[str, Any], ctx: Context) -> Any:
         raise ScimError(400, str(exc), getattr(exc, "scim_type", None) or "invalidValue") from exc
 
 
+def apply_patch(op: Any, resource: Any) -> None:
+    """Apply a validated PatchOp in place; scim2-models' refusals become SCIM 400s."""
+    try:
+        op.patch(resource)
+    except Exception as exc:  # SCIMException subclasses, and ValueError from validation
+        raise ScimError(400, str(exc), getattr(exc, "scim_type", None) or "invalidValue") from exc
+
+
 def record(
     session: Session,
     principal: Principal,

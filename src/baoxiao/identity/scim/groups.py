@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 from baoxiao.audit.service import record as audit
 from baoxiao.identity.permissions import ASSIGNABLE_ROLES
 from baoxiao.identity.principal import Principal
-from baoxiao.identity.scim.common import check_version, etag, parse, record
-from baoxiao.identity.scim.errors import ScimError, invalid_value, not_found, uniqueness
+from baoxiao.identity.scim.common import apply_patch, check_version, etag, parse, record
+from baoxiao.identity.scim.errors import invalid_value, not_found, uniqueness
 from baoxiao.identity.scim.users import visible
 from baoxiao.kernel.clock import utcnow
 from baoxiao.models.identity import DataScope, Role, RoleAssignment
@@ -163,7 +163,7 @@ def _write(session: Session, principal: Principal, group: ScimGroup, res: Any) -
     return (before ^ wanted) | (before | wanted if old_role != group.role else set())
 
 
-def create(session: Session, principal: Principal, payload: dict[str, Any]) -> ScimGroup:
+def create(session: Session, principal: Principal, payload: dict[str, Any], base: str) -> ScimGroup:
     res = parse(Group, payload, Context.RESOURCE_CREATION_REQUEST)
     group = ScimGroup(company_id=principal.company_id, display_name="", version=0)
     session.add(group)
@@ -186,8 +186,10 @@ def replace(
     principal: Principal,
     group_id: str,
     payload: dict[str, Any],
+    base: str,
     if_match: str | None,
 ) -> ScimGroup:
+    """PUT /Groups/{id}: the given representation replaces the stored one."""
     group = load(session, principal, group_id)
     check_version(group.version, if_match)
     res = parse(Group, payload, Context.RESOURCE_REPLACEMENT_REQUEST)
@@ -210,10 +212,7 @@ def patch(
     check_version(group.version, if_match)
     op = parse(PatchOp[Group], payload, Context.RESOURCE_PATCH_REQUEST)
     res = to_resource(session, group, base)
-    try:
-        op.patch(res)
-    except Exception as exc:  # scim2-models raises SCIMException subclasses
-        raise ScimError(400, str(exc), getattr(exc, "scim_type", None) or "invalidValue") from exc
+    apply_patch(op, res)
     sync_roles(session, principal, _write(session, principal, group, res))
     record(
         session,

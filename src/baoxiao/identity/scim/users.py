@@ -30,8 +30,8 @@ from sqlalchemy.orm import Session
 
 from baoxiao.identity import lifecycle
 from baoxiao.identity.principal import Principal
-from baoxiao.identity.scim.common import check_version, etag, parse, record
-from baoxiao.identity.scim.errors import ScimError, invalid_value, not_found, uniqueness
+from baoxiao.identity.scim.common import apply_patch, check_version, etag, parse, record
+from baoxiao.identity.scim.errors import invalid_value, not_found, uniqueness
 from baoxiao.kernel.clock import utcnow
 from baoxiao.models.identity import Role, RoleAssignment
 from baoxiao.models.identity import User as Account
@@ -307,10 +307,7 @@ def patch(
     check_version(_link(session, user).version, if_match)
     op = parse(PatchOp[ScimUser], payload, Context.RESOURCE_PATCH_REQUEST)
     res = to_resource(session, user, base)
-    try:
-        op.patch(res)
-    except Exception as exc:  # scim2-models raises SCIMException subclasses
-        raise ScimError(400, str(exc), getattr(exc, "scim_type", None) or "invalidValue") from exc
+    apply_patch(op, res)
     _write(session, principal, user, res)
     record(
         session, principal, "scim:user_patch", "user", user.id, operations=len(op.operations or [])
