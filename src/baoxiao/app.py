@@ -24,10 +24,12 @@ from baoxiao.claims import web_editor as claims_editor
 from baoxiao.claims.api import router as claims_router
 from baoxiao.identity import runtime
 from baoxiao.identity import web as identity_web
+from baoxiao.identity.admin_api import router as identity_admin_router
 from baoxiao.identity.api import router as identity_router
 from baoxiao.identity.deps import idempotency_scope
 from baoxiao.identity.me_api import router as me_router
 from baoxiao.identity.providers_api import router as identity_providers_router
+from baoxiao.identity.scim import api as scim_api
 from baoxiao.identity.sso_web import router as identity_sso_router
 from baoxiao.integrations import web as integrations_web
 from baoxiao.integrations.api import router as integrations_router
@@ -167,8 +169,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     api.include_router(invoices_router)
     for finance_router in (budgets_router, batches_router, advances_router):
         api.include_router(finance_router)
+    api.include_router(identity_admin_router)
     app.include_router(api)
     app.include_router(identity_sso_router)
+    scim_api.install(app)
     problems.install(app)
     install_metrics(app, db)
     install_pages(app)

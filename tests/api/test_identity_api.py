@@ -198,7 +198,9 @@ def test_me_of_an_account_without_employee(client: TestClient, world: World, db:
 def test_create_list_and_use_a_token(client: TestClient, world: World) -> None:
     h = world["claimant"].headers
     before = datetime.now(UTC)
-    created = client.post("/api/v1/tokens", json={"name": "expense script"}, headers=h)
+    created = client.post(
+        "/api/v1/tokens", json={"name": "expense script", "scopes": ["claims:read"]}, headers=h
+    )
     assert created.status_code == 201, created.text
     issued = created.json()
     plain = issued["access_token"]
@@ -226,7 +228,9 @@ def test_create_list_and_use_a_token(client: TestClient, world: World) -> None:
         "expires_at",
         "last_used_at",
         "revoked_at",
+        "scopes",
     }
+    assert token["scopes"] == ["claims:read"]
     assert len(mine) == 2  # the factory's token and this one
 
     me = client.get("/api/v1/me", headers=_bearer(plain))
@@ -239,7 +243,7 @@ def test_create_list_and_use_a_token(client: TestClient, world: World) -> None:
 def test_token_without_expiry(client: TestClient, world: World) -> None:
     response = client.post(
         "/api/v1/tokens",
-        json={"name": "ci", "expires_in_days": None},
+        json={"name": "ci", "expires_in_days": None, "scopes": ["claims:read"]},
         headers=world["claimant"].headers,
     )
     assert response.status_code == 201
@@ -256,6 +260,8 @@ def test_token_without_expiry(client: TestClient, world: World) -> None:
         {"name": "x", "expires_in_days": 367},
         {"name": "x", "kind": "login"},
         {"name": "x", "user_id": "0190a000-0000-7000-8000-000000000000"},
+        {"name": "x"},  # tokens made through the API always name their scopes
+        {"name": "x", "scopes": []},
     ],
 )
 def test_token_body_is_validated(client: TestClient, world: World, body: dict[str, Any]) -> None:
@@ -265,7 +271,11 @@ def test_token_body_is_validated(client: TestClient, world: World, body: dict[st
 
 
 def test_tokens_list_only_the_callers_own(client: TestClient, world: World) -> None:
-    client.post("/api/v1/tokens", json={"name": "peer script"}, headers=world["peer"].headers)
+    client.post(
+        "/api/v1/tokens",
+        json={"name": "peer script", "scopes": ["claims:read"]},
+        headers=world["peer"].headers,
+    )
     names = [
         t["name"] for t in client.get("/api/v1/tokens", headers=world["claimant"].headers).json()
     ]
@@ -274,7 +284,9 @@ def test_tokens_list_only_the_callers_own(client: TestClient, world: World) -> N
 
 def test_revoked_token_stops_working(client: TestClient, world: World) -> None:
     h = world["claimant"].headers
-    issued = client.post("/api/v1/tokens", json={"name": "temp"}, headers=h).json()
+    issued = client.post(
+        "/api/v1/tokens", json={"name": "temp", "scopes": ["claims:read"]}, headers=h
+    ).json()
     assert client.get("/api/v1/me", headers=_bearer(issued["access_token"])).status_code == 200
 
     response = client.delete(f"/api/v1/tokens/{issued['id']}", headers=h)
@@ -292,7 +304,9 @@ def test_revoked_token_stops_working(client: TestClient, world: World) -> None:
 
 def test_a_token_can_revoke_itself(client: TestClient, world: World) -> None:
     issued = client.post(
-        "/api/v1/tokens", json={"name": "self"}, headers=world["claimant"].headers
+        "/api/v1/tokens",
+        json={"name": "self", "scopes": ["claims:read"]},
+        headers=world["claimant"].headers,
     ).json()
     own = _bearer(issued["access_token"])
     assert client.delete(f"/api/v1/tokens/{issued['id']}", headers=own).status_code == 204
@@ -301,7 +315,9 @@ def test_a_token_can_revoke_itself(client: TestClient, world: World) -> None:
 
 def test_someone_elses_token_cannot_be_revoked(client: TestClient, world: World) -> None:
     peer_token = client.post(
-        "/api/v1/tokens", json={"name": "peer"}, headers=world["peer"].headers
+        "/api/v1/tokens",
+        json={"name": "peer", "scopes": ["claims:read"]},
+        headers=world["peer"].headers,
     ).json()
     response = client.delete(
         f"/api/v1/tokens/{peer_token['id']}", headers=world["claimant"].headers

@@ -29,7 +29,8 @@ def hook(api: Api, secret: str) -> dict[str, object]:
         api.world["admin"].headers,
         "https://erp.example.com/hooks",
         secret,
-        actor_user_id=str(api.world["finance"].user.id),
+        # The acting user records bank results, so it is a cashier (paying is cashier-only, #5).
+        actor_user_id=str(api.world["cashier"].user.id),
         event_types=[],
         enabled=True,
     )

@@ -133,6 +133,19 @@ EXPECTED_ROUTES = {
     ("POST", "/api/v1/integrations/{connector_id}/events"),
     ("GET", "/api/v1/event-types"),
     ("GET", "/api/v1/event-types/{event_type}"),
+    # Roles, scopes, deactivation and service users (issue #5).
+    ("GET", "/api/v1/roles"),
+    ("GET", "/api/v1/role-assignments"),
+    ("POST", "/api/v1/role-assignments"),
+    ("DELETE", "/api/v1/role-assignments/{assignment_id}"),
+    ("POST", "/api/v1/users/{user_id}/deactivate"),
+    ("GET", "/api/v1/identity-settings"),
+    ("PUT", "/api/v1/identity-settings"),
+    ("GET", "/api/v1/service-users"),
+    ("POST", "/api/v1/service-users"),
+    ("POST", "/api/v1/service-users/{user_id}/tokens"),
+    ("GET", "/api/v1/service-users/{user_id}/tokens"),
+    ("DELETE", "/api/v1/service-users/{user_id}/tokens/{token_id}"),
 }
 
 

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from baoxiao.kernel.db import Database
-from baoxiao.models import OutboxEvent
+from baoxiao.models import OutboxEvent, RoleAssignment
 from tests.api.conftest import LINE, Api
 from tests.support.factories import World
 
@@ -77,10 +77,18 @@ def test_payment_amount_is_the_converted_total(api: Api, client: TestClient, wor
 
 
 def test_the_approver_cannot_pay_but_the_cashier_can(
-    api: Api, client: TestClient, world: World
+    api: Api, client: TestClient, world: World, db: Database
 ) -> None:
     claim = api.approved_claim()  # approved by manager, then by finance
     assert _claim(client, world, claim["id"])["status"] == "approved"
+    # Paying is the cashier's right: make the approving reviewer a cashier too, so it is
+    # segregation of duties, not the missing right, that refuses them.
+    with db.transaction() as session:
+        session.add(
+            RoleAssignment(
+                user_id=world["finance"].user.id, role="cashier", company_id=world.company.id
+            )
+        )
     for path in ("payments", "mark-paid"):
         response = client.post(f"{CLAIMS}/{claim['id']}/{path}", headers=world["finance"].headers)
         assert response.status_code == 403, response.text

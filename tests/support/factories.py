@@ -105,6 +105,7 @@ def make_person(
     department: Department | None,
     manager: Employee | None = None,
     roles: tuple[str, ...] = (),
+    scoped_roles: tuple[tuple[str, str, uuid.UUID | None], ...] = (),
     employee: bool = True,
     password_hash: str | None = None,
 ) -> Person:
@@ -129,6 +130,10 @@ def make_person(
     )
     user.roles = [RoleAssignment(role=Role.EMPLOYEE.value, company_id=company.id)]
     user.roles += [RoleAssignment(role=r, company_id=company.id) for r in roles]
+    user.roles += [
+        RoleAssignment(role=r, company_id=company.id, scope=scope, department_id=dept_id)
+        for r, scope, dept_id in scoped_roles
+    ]
     session.add(user)
     session.flush()
     _token, plain = issue_token(session, user, name="test")
@@ -188,7 +193,7 @@ def build_world(session: Session) -> World:
         f"cashier-{company.code}",
         department=depts["FIN"],
         manager=p["boss"].employee,
-        roles=("finance",),
+        roles=("finance", "cashier"),
     )
     p["admin"] = make_person(
         session, company, f"admin-{company.code}", department=depts["ROOT"], roles=("admin",)

@@ -107,7 +107,11 @@ def _others_remain(session: Session, claim: Claim, task: ApprovalTask) -> bool:
 
 
 def _target(
-    session: Session, claim: Claim, task: ApprovalTask, leaver: uuid.UUID
+    session: Session,
+    claim: Claim,
+    task: ApprovalTask,
+    leaver: uuid.UUID,
+    configured: uuid.UUID | None = None,
 ) -> tuple[uuid.UUID | None, str | None, str]:
     """(person, role, why) to take the leaver's task; (None, None, why) drops it."""
     if task.acting_for_id is not None and task.acting_for_id != claim.claimant_id:
@@ -123,6 +127,8 @@ def _target(
         if _others_remain(session, claim, task):
             return None, None, "node fallback: skip"
         return None, ADMIN, "node fallback skip, but nobody else decides: company admins"
+    if configured is not None and configured not in (claim.claimant_id, leaver):
+        return configured, None, "the company's configured fallback for leavers"
     org = DbOrgView(session, claim.company_id)
     boss = climb_manager(org, leaver, 1, exclude={claim.claimant_id, leaver}, climb_past=True)
     if boss is not None:
@@ -130,8 +136,13 @@ def _target(
     return None, ADMIN, "no active manager above the leaver: company admins"
 
 
-def hand_over_tasks(session: Session, employee_id: uuid.UUID, actor: str) -> list[ApprovalTask]:
+def hand_over_tasks(
+    session: Session, employee_id: uuid.UUID, actor: str, *, fallback: uuid.UUID | None = None
+) -> list[ApprovalTask]:
     """Move every open approval task of `employee_id` elsewhere; safe to call again.
+
+    `fallback` (the company's configured person for leavers) replaces the nearest
+    active manager; node fallbacks `admin` and `skip` still apply.
 
     Returns the tasks that replace them (a dropped `skip` task has none).
     """
@@ -152,7 +163,7 @@ def hand_over_tasks(session: Session, employee_id: uuid.UUID, actor: str) -> lis
         claim, task = _lock(session, task_id)
         if task.status not in OPEN or task.assignee_id != employee_id:
             continue  # decided or moved meanwhile
-        person, role, why = _target(session, claim, task, employee_id)
+        person, role, why = _target(session, claim, task, employee_id, fallback)
         comment = f"hand-over: the approver left ({why})"
         if person is None and role is None:
             was_pending = task.status == TaskStatus.PENDING

@@ -66,9 +66,9 @@ DEPARTMENTS = [
 ]
 # username, name, grade, department, manager username, roles
 PEOPLE = [
-    ("chen.jie", "陈杰", "M3", "HQ", None, ["admin"]),
+    ("chen.jie", "陈杰", "M3", "HQ", None, ["admin", "integrator"]),
     ("zhao.min", "赵敏", "M2", "FIN", "chen.jie", ["finance"]),
-    ("sun.li", "孙丽", "P6", "FIN", "zhao.min", ["finance"]),
+    ("sun.li", "孙丽", "P6", "FIN", "zhao.min", ["finance", "cashier"]),
     ("qian.yu", "钱雨", "P5", "FIN", "zhao.min", []),
     ("wang.fang", "王芳", "M2", "RD", "chen.jie", []),
     ("liu.yang", "刘洋", "M1", "RD-PLAT", "wang.fang", []),

@@ -54,11 +54,13 @@ def me(principal: CurrentPrincipal) -> MeRead:
 
 @router.post("/tokens", response_model=TokenIssued, status_code=status.HTTP_201_CREATED)
 def create_token(body: TokenCreate, principal: CurrentPrincipal, session: DbSession) -> TokenIssued:
-    """Create a named personal API token for scripts and integrations."""
+    """Create a named, scoped personal API token for scripts and integrations."""
     user = session.get(User, principal.user_id)
     assert user is not None
     ttl = timedelta(days=body.expires_in_days) if body.expires_in_days else None
-    token, plain = service.issue_token(session, user, name=body.name, ttl=ttl)
+    service.require_narrower_scopes(principal, body.scopes)
+    token, plain = service.issue_token(session, user, name=body.name, ttl=ttl, scopes=body.scopes)
+    service.audit_token_issued(session, principal, token)
     return TokenIssued(id=token.id, access_token=plain, expires_at=token.expires_at)
 
 

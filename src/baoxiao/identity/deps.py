@@ -8,8 +8,9 @@ from fastapi import Depends, Request, Response
 from sqlalchemy.orm import Session
 
 from baoxiao.identity import sessions
-from baoxiao.identity.errors import InvalidToken, SessionInvalid
+from baoxiao.identity.errors import InsufficientScope, InvalidToken, SessionInvalid
 from baoxiao.identity.principal import Principal
+from baoxiao.identity.scopes import required_scope
 from baoxiao.identity.service import authenticate_token
 from baoxiao.kernel.errors import Unauthorized
 from baoxiao.kernel.routing import request_session
@@ -45,8 +46,20 @@ def client_ip(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
+def enforce_token_scope(request: Request, principal: Principal) -> None:
+    """A scoped token reaches only the endpoints whose scope it holds (identity/scopes.py)."""
+    if principal.token_scopes is None:
+        return
+    path = request.url.path.removeprefix(request.scope.get("root_path", "") or "")
+    known, needed = required_scope(request.method, path)
+    if not known or (needed is not None and needed not in principal.token_scopes):
+        raise InsufficientScope(required=needed)
+
+
 def current_principal(request: Request, session: DbSession) -> Principal:
-    return authenticate(request, session)
+    principal = authenticate(request, session)
+    enforce_token_scope(request, principal)
+    return principal
 
 
 def idempotency_scope(request: Request, session: Session) -> str | None:

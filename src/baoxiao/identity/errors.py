@@ -1,6 +1,14 @@
 """Identity errors."""
 
-from baoxiao.kernel.errors import AppError, BadRequest, Conflict, Forbidden, NotFound, Unauthorized
+from baoxiao.kernel.errors import (
+    AppError,
+    BadRequest,
+    Conflict,
+    Forbidden,
+    NotFound,
+    Unauthorized,
+    ValidationFailed,
+)
 from baoxiao.kernel.i18n import Msg
 
 
@@ -201,3 +209,15 @@ class SsoNoAccount(Forbidden):
 class SsoAccountInactive(Forbidden):
     code = "sso_account_inactive"
     message = Msg("Your Baoxiao account is deactivated.", "您的报销系统账户已停用。")
+
+
+class UnknownScope(ValidationFailed):
+    code = "unknown_scope"
+    message = Msg("Unknown token scope.", "未知的令牌权限范围。")
+
+
+class InsufficientScope(Forbidden):
+    code = "insufficient_scope"
+    message = Msg(
+        "This token's scopes do not allow this request.", "此令牌的权限范围不允许该请求。"
+    )

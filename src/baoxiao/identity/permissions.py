@@ -2,40 +2,49 @@
 
 Two kinds of right decide everything:
 - relationship rights: the claimant acts on their own claims; a manager sees
-  the claims of their direct reports; an assigned approver sees and decides
-  the claims routed to them;
-- company-wide rights from roles, listed in ROLE_RIGHTS (a role is held per
-  company, which is its data scope until issue #5 makes scopes finer).
+  the claims of their direct reports and a department head those of the
+  department's subtree (the "manager" role is implicit from the org); an
+  assigned approver sees and decides the claims routed to them;
+- rights from roles, listed in ROLE_RIGHTS, the one permission table. A role
+  is held per company with a data scope (RoleAssignment.scope): the claim
+  rights (CLAIM_VIEW_ALL, CLAIM_PAY) reach the holder's own claims, a
+  department subtree, the company or every company; every other right is a
+  company-level function and needs company or all scope.
 Segregation of duties is checked here too: nobody approves or pays their own
-claim, and the payer is never an approver of the same claim.
+claim, the payer is never an approver of the same claim, auditors only read.
+API tokens are narrowed per endpoint by their scopes (identity/scopes.py).
 """
 
 from __future__ import annotations
 
+import uuid
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, false, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select, true
 from sqlalchemy.orm import Session
 
-from baoxiao.identity.principal import Principal
+from baoxiao.identity.principal import Grant, Principal
 from baoxiao.kernel.errors import Forbidden, NotFound
 from baoxiao.kernel.i18n import Msg
 from baoxiao.models.approval import ApprovalTask, TaskStatus
 from baoxiao.models.claim import Claim
-from baoxiao.models.identity import Role
-from baoxiao.models.org import Employee
+from baoxiao.models.identity import DataScope, Role
+from baoxiao.models.org import Department, Employee
 
 
 class Right(StrEnum):
-    CLAIM_VIEW_ALL = "claim:view_all"
-    CLAIM_PAY = "claim:pay"
+    CLAIM_VIEW_ALL = "claim:view_all"  # read claims within the grant's data scope
+    CLAIM_PAY = "claim:pay"  # pay claims within the grant's data scope (cashier)
     ORG_VIEW = "org:view"
-    ORG_ADMIN = "org:admin"
+    ORG_ADMIN = "org:admin"  # approval flows, reassignment, delegations for others
     AUDIT_READ = "audit:read"
-    INTEGRATIONS_ADMIN = "integrations:admin"
+    INTEGRATIONS_ADMIN = "integrations:admin"  # connectors, deliveries, replay
     POLICY_MANAGE = "policy:manage"  # expense standards: draft, dry-run, publish
     INVOICE_MANAGE = "invoice:manage"  # the invoice registry: list, void
-    # Finance (issue #7); the lead maps these to budget owner / cashier roles at merge.
+    USER_ADMIN = "user:admin"  # role assignments, deactivation, identity settings
+    SCIM_PROVISION = "scim:provision"  # act as the SCIM server's client (the IdP)
+    SERVICE_ACCOUNTS = "service_accounts:manage"  # system users and their tokens
     BUDGET_VIEW = "budget:view"  # every budget of the company, its ledger
     BUDGET_MANAGE = "budget:manage"  # create, adjust, import and export budgets
     PAYMENT_BATCH = "payment:batch"  # build payment batches, export bank files
@@ -43,36 +52,133 @@ class Right(StrEnum):
     VOUCHER_EXPORT = "voucher:export"  # list and export vouchers, edit account mappings
 
 
-ROLE_RIGHTS: dict[Role, frozenset[Right]] = {
-    Role.EMPLOYEE: frozenset({Right.ORG_VIEW}),
-    Role.MANAGER: frozenset({Right.ORG_VIEW}),
-    Role.FINANCE: frozenset(
-        {
-            Right.ORG_VIEW,
-            Right.CLAIM_VIEW_ALL,
-            Right.CLAIM_PAY,
-            Right.POLICY_MANAGE,
-            Right.INVOICE_MANAGE,
-            Right.BUDGET_VIEW,
-            Right.BUDGET_MANAGE,
-            Right.PAYMENT_BATCH,
-            Right.BANK_ACCOUNT_REVEAL,
-            Right.VOUCHER_EXPORT,
-        }
-    ),
-    Role.ADMIN: frozenset(
-        {
-            Right.ORG_VIEW,
-            Right.ORG_ADMIN,
-            Right.CLAIM_VIEW_ALL,
-            Right.AUDIT_READ,
-            Right.INTEGRATIONS_ADMIN,
-            Right.POLICY_MANAGE,
-            Right.INVOICE_MANAGE,
-            Right.BUDGET_VIEW,
-        }
-    ),
+# Rights whose reach is the grant's data scope; the others are company functions.
+DATA_SCOPED: frozenset[Right] = frozenset({Right.CLAIM_VIEW_ALL, Right.CLAIM_PAY})
+
+ROLE_LABELS: dict[Role, str] = {
+    Role.EMPLOYEE: "employee",
+    Role.MANAGER: "manager (implicit from the org)",
+    Role.FINANCE: "finance reviewer",
+    Role.CASHIER: "cashier",
+    Role.BUDGET_OWNER: "budget owner",
+    Role.AUDITOR: "auditor",
+    Role.ADMIN: "admin",
+    Role.INTEGRATOR: "integrator",
 }
+
+_READ = frozenset({Right.ORG_VIEW})
+ROLE_RIGHTS: dict[Role, frozenset[Right]] = {
+    Role.EMPLOYEE: _READ,
+    Role.MANAGER: _READ,
+    Role.FINANCE: _READ
+    | {
+        Right.CLAIM_VIEW_ALL,
+        Right.POLICY_MANAGE,
+        Right.INVOICE_MANAGE,
+        Right.BUDGET_VIEW,
+        Right.BUDGET_MANAGE,
+        Right.VOUCHER_EXPORT,
+    },
+    Role.CASHIER: _READ
+    | {Right.CLAIM_VIEW_ALL, Right.CLAIM_PAY, Right.PAYMENT_BATCH, Right.BANK_ACCOUNT_REVEAL},
+    Role.BUDGET_OWNER: _READ | {Right.CLAIM_VIEW_ALL, Right.BUDGET_VIEW},
+    Role.AUDITOR: _READ | {Right.CLAIM_VIEW_ALL, Right.AUDIT_READ, Right.BUDGET_VIEW},
+    Role.ADMIN: _READ
+    | {
+        Right.ORG_ADMIN,
+        Right.CLAIM_VIEW_ALL,
+        Right.AUDIT_READ,
+        Right.INTEGRATIONS_ADMIN,
+        Right.POLICY_MANAGE,
+        Right.INVOICE_MANAGE,
+        Right.USER_ADMIN,
+        Right.SERVICE_ACCOUNTS,
+        Right.BUDGET_VIEW,
+    },
+    Role.INTEGRATOR: _READ
+    | {Right.INTEGRATIONS_ADMIN, Right.SCIM_PROVISION, Right.SERVICE_ACCOUNTS},
+}
+
+# Roles an admin may grant (the manager role comes from the org, not from a grant).
+ASSIGNABLE_ROLES: frozenset[Role] = frozenset(ROLE_RIGHTS) - {Role.MANAGER}
+
+
+def rights_of(role: str) -> frozenset[Right]:
+    """The rights of a stored role name; an unknown name grants nothing."""
+    try:
+        return ROLE_RIGHTS.get(Role(role), frozenset())
+    except ValueError:
+        return frozenset()
+
+
+def _covers_company(grant: Grant, company_id: object) -> bool:
+    return grant.scope == DataScope.ALL or grant.company_id == company_id
+
+
+def _function_grants(principal: Principal, right: Right) -> list[Grant]:
+    """Grants that give `right` as a company function (company or all scope)."""
+    wide = (DataScope.COMPANY, DataScope.ALL)
+    return [
+        g
+        for g in principal.all_grants
+        if right in rights_of(g.role) and (right in DATA_SCOPED or g.scope in wide)
+    ]
+
+
+def has_right(principal: Principal, right: Right, company_id: object) -> bool:
+    """Does the principal hold `right` in that company (for claim rights: at any scope)?"""
+    return any(_covers_company(g, company_id) for g in _function_grants(principal, right))
+
+
+def companies_with_right(principal: Principal, right: Right) -> set[object]:
+    return {g.company_id for g in _function_grants(principal, right)}
+
+
+def require_right(principal: Principal, right: Right, company_id: object) -> None:
+    if not has_right(principal, right, company_id):
+        raise Forbidden()
+
+
+def department_subtree(roots: Select[Any], name: str) -> Select[Any]:
+    """The ids of the departments in `roots` and all below them (a recursive CTE)."""
+    tree = select(Department.id).where(Department.id.in_(roots)).cte(name, recursive=True)
+    tree = tree.union_all(select(Department.id).where(Department.parent_id == tree.c.id))
+    return select(tree.c.id)
+
+
+def _scope_clause(principal: Principal, right: Right) -> ColumnElement[bool]:
+    """Claims that the principal's grants of a data-scoped right reach."""
+    clauses: list[ColumnElement[bool]] = []
+    departments: set[uuid.UUID] = set()
+    for g in principal.all_grants:
+        if right not in rights_of(g.role):
+            continue
+        if g.scope == DataScope.ALL:
+            return true()
+        if g.scope == DataScope.COMPANY:
+            clauses.append(Claim.company_id == g.company_id)
+        elif g.scope == DataScope.DEPARTMENT and g.department_id is not None:
+            departments.add(g.department_id)
+        elif g.scope == DataScope.SELF and principal.employee_id is not None:
+            clauses.append(Claim.claimant_id == principal.employee_id)
+    if departments:
+        roots = select(Department.id).where(Department.id.in_(departments))
+        clauses.append(Claim.department_id.in_(department_subtree(roots, f"scope_{right.name}")))
+    return or_(*clauses) if clauses else false()
+
+
+def right_on_claim(principal: Principal, right: Right, claim: Claim) -> ColumnElement[bool]:
+    """A WHERE clause: does a data-scoped right reach this claim?"""
+    return and_(Claim.id == claim.id, _scope_clause(principal, right))
+
+
+def require_right_on_claim(
+    session: Session, principal: Principal, right: Right, claim: Claim
+) -> None:
+    """Refuse unless a grant of `right` reaches this claim through its data scope."""
+    found = session.scalar(select(Claim.id).where(right_on_claim(principal, right, claim)))
+    if found is None:
+        raise Forbidden()
 
 
 class SelfApprovalForbidden(Forbidden):
@@ -98,27 +204,6 @@ class ClaimNotFound(NotFound):
     message = Msg("Claim not found.", "未找到该报销单。")
 
 
-def has_right(principal: Principal, right: Right, company_id: object) -> bool:
-    return any(
-        right in ROLE_RIGHTS.get(Role(name), frozenset())
-        for name, company in principal.roles
-        if company == company_id
-    )
-
-
-def companies_with_right(principal: Principal, right: Right) -> set[object]:
-    return {
-        company
-        for name, company in principal.roles
-        if right in ROLE_RIGHTS.get(Role(name), frozenset())
-    }
-
-
-def require_right(principal: Principal, right: Right, company_id: object) -> None:
-    if not has_right(principal, right, company_id):
-        raise Forbidden()
-
-
 def task_for_me(principal: Principal) -> ColumnElement[bool]:
     mine = [ApprovalTask.assignee_id == principal.employee_id] if principal.employee_id else []
     for name, company in principal.roles:
@@ -128,15 +213,16 @@ def task_for_me(principal: Principal) -> ColumnElement[bool]:
 
 def claim_visibility(principal: Principal) -> ColumnElement[bool]:
     """A WHERE clause selecting exactly the claims this principal may see."""
-    clauses: list[ColumnElement[bool]] = []
-    companies = companies_with_right(principal, Right.CLAIM_VIEW_ALL)
-    if companies:
-        clauses.append(Claim.company_id.in_(companies))
+    clauses: list[ColumnElement[bool]] = [_scope_clause(principal, Right.CLAIM_VIEW_ALL)]
     if principal.employee_id is not None:
-        clauses.append(Claim.claimant_id == principal.employee_id)
+        me = principal.employee_id
+        clauses.append(Claim.claimant_id == me)
+        clauses.append(Claim.claimant_id.in_(select(Employee.id).where(Employee.manager_id == me)))
+        headed = select(Department.id).where(Department.head_id == me)
         clauses.append(
-            Claim.claimant_id.in_(
-                select(Employee.id).where(Employee.manager_id == principal.employee_id)
+            and_(
+                exists().where(Department.head_id == me),
+                Claim.department_id.in_(department_subtree(headed, "headed_departments")),
             )
         )
     clauses.append(
@@ -182,9 +268,10 @@ def require_not_claimant(principal: Principal, claim: Claim) -> None:
 
 
 def require_payer(session: Session, principal: Principal, claim: Claim) -> None:
-    """Finance of the claim's company, not the claimant, not one of its approvers."""
+    """A cashier whose scope reaches the claim, not the claimant, not one of its approvers."""
     require_right(principal, Right.CLAIM_PAY, claim.company_id)
     require_not_claimant(principal, claim)
+    require_right_on_claim(session, principal, Right.CLAIM_PAY, claim)
     approved_it = session.scalar(
         select(
             exists().where(

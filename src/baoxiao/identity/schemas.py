@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
 
+from baoxiao.models.identity import DataScope, Role
+
 
 def _http_url(value: str) -> str:
     if not value.startswith(("https://", "http://")) or len(value) > 500:
@@ -35,6 +37,13 @@ class TokenCreate(BaseModel):
 
     name: str = Field(min_length=1, max_length=100)
     expires_in_days: int | None = Field(default=90, ge=1, le=366)
+    scopes: list[str] = Field(
+        min_length=1,
+        max_length=20,
+        description="What the token may reach (GET /api/v1/roles lists them); "
+        "it never exceeds the user's roles.",
+        examples=[["claims:read", "claims:write"]],
+    )
 
 
 class TokenIssued(BaseModel):
@@ -55,6 +64,7 @@ class TokenRead(BaseModel):
     expires_at: datetime | None
     last_used_at: datetime | None
     revoked_at: datetime | None
+    scopes: list[str]
 
 
 class RoleRead(BaseModel):
@@ -74,7 +84,9 @@ class MeRead(BaseModel):
 # Identity providers (OpenID Connect) -------------------------------------------------
 
 MatchClaim = Literal["email", "employee_number", "sub"]
-RoleName = Literal["employee", "manager", "finance", "admin"]
+RoleName = Literal[
+    "employee", "finance", "cashier", "budget_owner", "auditor", "admin", "integrator"
+]
 PROVIDER_KEY = r"^[a-z0-9][a-z0-9-]{1,49}$"
 
 
@@ -184,3 +196,94 @@ class TotpEnrollment(BaseModel):
 
 class RecoveryCodes(BaseModel):
     recovery_codes: list[str] = Field(description="Shown once; each works one time.")
+
+
+class RoleInfo(BaseModel):
+    role: str
+    label: str
+    rights: list[str]
+    assignable: bool
+
+
+class PermissionTable(BaseModel):
+    roles: list[RoleInfo]
+    data_scopes: list[str]
+    data_scoped_rights: list[str]
+    token_scopes: dict[str, str]
+
+
+class AssignmentCreate(BaseModel):
+    """Grant a role in the caller's company; nothing else about the user can be set here."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: uuid.UUID
+    role: Role
+    scope: DataScope = DataScope.COMPANY
+    department_id: uuid.UUID | None = None
+
+
+class AssignmentRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    user_id: uuid.UUID
+    role: str
+    company_id: uuid.UUID
+    scope: str
+    department_id: uuid.UUID | None
+    source: str | None
+    created_at: datetime
+
+
+class DeactivateBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(default="admin", min_length=1, max_length=200)
+
+
+class DeactivationRead(BaseModel):
+    user_id: uuid.UUID
+    tokens_revoked: int
+    sessions_ended: int
+    tasks_handed_over: int
+    already_inactive: bool
+
+
+class IdentitySettingsBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    leaver_fallback_employee_id: uuid.UUID | None
+
+
+class IdentitySettingsRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    company_id: uuid.UUID
+    leaver_fallback_employee_id: uuid.UUID | None
+
+
+class ServiceUserCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Field(min_length=1, max_length=150, pattern=r"^[A-Za-z0-9._@-]+$")
+    display_name: str = Field(min_length=1, max_length=100)
+    roles: list[Role] = Field(default_factory=lambda: [Role.INTEGRATOR], max_length=8)
+
+
+class ServiceUserRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    username: str
+    display_name: str
+    active: bool
+    created_at: datetime
+
+
+class ServiceTokenCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100)
+    expires_in_days: int | None = Field(default=365, ge=1, le=730)
+    scopes: list[str] = Field(min_length=1, max_length=20)

@@ -11,24 +11,28 @@ from sqlalchemy.orm import Session, joinedload
 from baoxiao.audit.service import record as audit
 from baoxiao.identity import throttling, totp
 from baoxiao.identity.errors import (
+    InsufficientScope,
     InvalidCredentials,
     InvalidToken,
     NoLocalPassword,
     TokenNotFound,
     TotpInvalid,
     TotpRequired,
+    UnknownScope,
 )
 from baoxiao.identity.passwords import check_policy, hash_password, needs_rehash, verify_password
-from baoxiao.identity.principal import Principal
+from baoxiao.identity.principal import Grant, Principal
+from baoxiao.identity.scopes import SCOPES
 from baoxiao.kernel.clock import utcnow
 from baoxiao.kernel.crypto import token_digest
 from baoxiao.kernel.ids import new_id, random_token
-from baoxiao.models.identity import ApiToken, User, WebSession
+from baoxiao.models.identity import ApiToken, DataScope, User, WebSession
 
 TOKEN_PREFIX = "bx_"
 
 
-def principal_for(user: User, token_id: uuid.UUID | None = None) -> Principal:
+def principal_for(user: User, token: ApiToken | None = None) -> Principal:
+    """The caller behind a user; a scoped token narrows what its endpoints allow."""
     return Principal(
         user_id=user.id,
         username=user.username,
@@ -36,7 +40,12 @@ def principal_for(user: User, token_id: uuid.UUID | None = None) -> Principal:
         company_id=user.company_id,
         employee_id=user.employee_id,
         roles=frozenset((r.role, r.company_id) for r in user.roles),
-        token_id=token_id,
+        grants=frozenset(
+            Grant(r.role, r.company_id, r.scope or DataScope.COMPANY.value, r.department_id)
+            for r in user.roles
+        ),
+        token_id=token.id if token is not None else None,
+        token_scopes=frozenset(token.scopes) if token is not None and token.scopes else None,
         locale=user.locale,
     )
 
@@ -50,7 +59,13 @@ def issue_token(
     ttl: timedelta | None = None,
     scopes: list[str] | None = None,
 ) -> tuple[ApiToken, str]:
-    """Create a token; the plain value is returned once and never stored."""
+    """Create a token; the plain value is returned once and never stored.
+
+    No scopes (login tokens, tests) means no limit beyond the user's roles.
+    """
+    unknown = sorted(set(scopes or []) - set(SCOPES))
+    if unknown:
+        raise UnknownScope(scopes=unknown)
     plain = TOKEN_PREFIX + random_token(32)
     token = ApiToken(
         id=new_id(),
@@ -60,11 +75,29 @@ def issue_token(
         prefix=plain[:10],
         kind=kind,
         expires_at=utcnow() + ttl if ttl else None,
-        scopes=scopes or [],
+        scopes=sorted(set(scopes or [])),
     )
     session.add(token)
     session.flush()
     return token, plain
+
+
+def require_narrower_scopes(principal: Principal, scopes: list[str]) -> None:
+    """A scoped token may only mint tokens within its own scopes (no escalation)."""
+    if principal.token_scopes is not None and not set(scopes) <= principal.token_scopes:
+        raise InsufficientScope(required=",".join(sorted(set(scopes) - principal.token_scopes)))
+
+
+def audit_token_issued(session: Session, principal: Principal, token: ApiToken) -> None:
+    audit(
+        session,
+        actor=principal.actor,
+        action="token:issue",
+        subject_type="api_token",
+        subject_id=str(token.id),
+        company_id=str(principal.company_id),
+        data={"user_id": str(token.user_id), "name": token.name, "scopes": list(token.scopes)},
+    )
 
 
 def check_password(
@@ -81,8 +114,8 @@ def check_password(
     The one place a local password is checked, for API tokens and browser sign-in alike.
     Raises AccountLocked / SignInThrottled (429) before looking at the password,
     InvalidCredentials, TotpRequired or TotpInvalid (401). A wrong password or code is
-    counted towards lockout in its own committed transaction, which ENDS THE CALLER'S
-    TRANSACTION (see identity/throttling.py): call this before any other change.
+    counted towards lockout and kept although the request fails, which DROPS THE
+    CALLER'S EARLIER WORK (see identity/throttling.py): call this before any other change.
     """
     throttling.guard(session, username, ip)
     user = session.scalars(select(User).where(User.username == username)).first()
@@ -226,21 +259,26 @@ def authenticate_token(session: Session, plain: str) -> Principal:
     # Touch last-used at most once a minute: a write per request would serialise readers.
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
         token.last_used_at = now
-    return principal_for(token.user, token.id)
+    return principal_for(token.user, token)
 
 
 def revoke_token(session: Session, principal: Principal, token_id: uuid.UUID) -> None:
     token = session.get(ApiToken, token_id)
     if token is None or token.user_id != principal.user_id:
         raise TokenNotFound()
+    revoke(session, token, actor=principal.actor, company_id=principal.company_id)
+
+
+def revoke(session: Session, token: ApiToken, *, actor: str, company_id: uuid.UUID) -> None:
+    """Revoke a token once and audit it; revoking a revoked token changes nothing."""
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         audit(
             session,
-            actor=principal.actor,
+            actor=actor,
             action="token:revoke",
             subject_type="api_token",
             subject_id=str(token.id),
-            company_id=str(principal.company_id),
-            data={},
+            company_id=str(company_id),
+            data={"user_id": str(token.user_id)},
         )

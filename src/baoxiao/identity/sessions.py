@@ -10,6 +10,7 @@ CSRF token, which every state-changing form post must echo. A sensitive change
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import timedelta
 
 from sqlalchemy import select, update
@@ -138,13 +139,4 @@ def require_recent_authentication(web: WebSession, policy: SessionPolicy) -> Non
 
 
 def _with_session(principal: Principal, web_session_id: uuid.UUID) -> Principal:
-    return Principal(
-        user_id=principal.user_id,
-        username=principal.username,
-        display_name=principal.display_name,
-        company_id=principal.company_id,
-        employee_id=principal.employee_id,
-        roles=principal.roles,
-        locale=principal.locale,
-        web_session_id=web_session_id,
-    )
+    return replace(principal, web_session_id=web_session_id)

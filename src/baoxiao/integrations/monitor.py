@@ -120,6 +120,7 @@ def backlog(session: Session, company_ids: set[uuid.UUID] | None) -> list[Connec
 
 def monitor(session: Session, principal: Principal) -> MonitorRead:
     """Backlog per instance and inbox health, for the caller's companies."""
+    permissions.require_right(principal, permissions.Right.INTEGRATIONS_ADMIN, principal.company_id)
     companies = permissions.companies_with_right(principal, permissions.Right.INTEGRATIONS_ADMIN)
     company_ids = {c for c in companies if isinstance(c, uuid.UUID)}
     inbox = {

@@ -30,6 +30,7 @@ from baoxiao.models.claim import (
 )
 from baoxiao.models.identity import (
     ApiToken,
+    DataScope,
     ExternalIdentity,
     IdentityProvider,
     RecoveryCode,
@@ -58,6 +59,12 @@ from baoxiao.models.payment import (
     PaymentStatus,
 )
 from baoxiao.models.policy import Outcome, PolicyResult, PolicyStandard, StandardStatus
+from baoxiao.models.provisioning import (
+    IdentitySettings,
+    ScimGroup,
+    ScimGroupMember,
+    ScimUserLink,
+)
 from baoxiao.models.voucher import AccountMapping, Voucher, VoucherKind, VoucherLine
 
 __all__ = [
@@ -89,6 +96,7 @@ __all__ = [
     "ControlMode",
     "CostCenter",
     "Currency",
+    "DataScope",
     "Delivery",
     "DeliveryStatus",
     "Department",
@@ -99,6 +107,7 @@ __all__ = [
     "ExternalIdentity",
     "IdempotencyRecord",
     "IdentityProvider",
+    "IdentitySettings",
     "InboxMessage",
     "InboxStatus",
     "Invoice",
@@ -116,6 +125,9 @@ __all__ = [
     "RecoveryCode",
     "Role",
     "RoleAssignment",
+    "ScimGroup",
+    "ScimGroupMember",
+    "ScimUserLink",
     "SignInThrottle",
     "StandardStatus",
     "TaskStatus",

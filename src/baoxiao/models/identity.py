@@ -18,9 +18,22 @@ from baoxiao.models.org import Employee
 
 class Role(StrEnum):
     EMPLOYEE = "employee"
-    MANAGER = "manager"
-    FINANCE = "finance"
+    MANAGER = "manager"  # implicit from the org; a stored assignment is still accepted
+    FINANCE = "finance"  # the finance reviewer (the value is kept for existing data)
+    CASHIER = "cashier"
+    BUDGET_OWNER = "budget_owner"
+    AUDITOR = "auditor"
     ADMIN = "admin"
+    INTEGRATOR = "integrator"
+
+
+class DataScope(StrEnum):
+    """Which claims a role's company-wide rights reach."""
+
+    SELF = "self"  # only the holder's own
+    DEPARTMENT = "department"  # the department and everything below it
+    COMPANY = "company"  # the assignment's company
+    ALL = "all"  # every company
 
 
 class User(Base):
@@ -52,7 +65,7 @@ class User(Base):
 
 
 class RoleAssignment(Base):
-    """A role held within one company (its data scope until scopes grow finer)."""
+    """A role held within one company, with the data scope its rights reach."""
 
     __tablename__ = "role_assignments"
     __table_args__ = (UniqueConstraint("user_id", "role", "company_id"),)
@@ -63,6 +76,12 @@ class RoleAssignment(Base):
     )
     role: Mapped[str] = mapped_column(String(32))
     company_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("companies.id"))
+    scope: Mapped[str] = mapped_column(String(16), default=DataScope.COMPANY.value)
+    # The subtree root when scope is "department".
+    department_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("departments.id"))
+    # Who manages it: None for a grant by an admin, "scim:group:<id>" for an IdP group.
+    source: Mapped[str | None] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     user: Mapped[User] = relationship(back_populates="roles")
 

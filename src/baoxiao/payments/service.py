@@ -136,7 +136,7 @@ def _load_payment(
     if claim_id is None:
         raise PaymentNotFound()
     claim = permissions.load_visible_claim(session, principal, claim_id, lock=True)
-    permissions.require_right(principal, permissions.Right.CLAIM_PAY, claim.company_id)
+    permissions.require_right_on_claim(session, principal, permissions.Right.CLAIM_PAY, claim)
     payment = session.scalars(
         select(Payment).where(Payment.id == payment_id).with_for_update()
     ).one()

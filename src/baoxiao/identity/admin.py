@@ -1,0 +1,219 @@
+"""Administering who holds which role: role assignments, service users, leaver settings.
+
+Every change here needs USER_ADMIN (service users: SERVICE_ACCOUNTS) in the
+company concerned, a recent re-authentication when made from a browser
+session, and is audited.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from baoxiao.audit.service import record as audit
+from baoxiao.identity import sessions
+from baoxiao.identity.lifecycle import UserNotFound
+from baoxiao.identity.permissions import (
+    ASSIGNABLE_ROLES,
+    Right,
+    has_right,
+    require_right,
+    rights_of,
+)
+from baoxiao.identity.principal import Principal
+from baoxiao.kernel.clock import utcnow
+from baoxiao.kernel.errors import Forbidden, NotFound, ValidationFailed
+from baoxiao.kernel.i18n import Msg
+from baoxiao.kernel.sessions import SessionPolicy
+from baoxiao.models.identity import DataScope, Role, RoleAssignment, User, WebSession
+from baoxiao.models.org import Department, Employee
+from baoxiao.models.provisioning import IdentitySettings
+
+
+class AssignmentNotFound(NotFound):
+    code = "role_assignment_not_found"
+    message = Msg("Role assignment not found.", "未找到该角色分配。")
+
+
+class InvalidAssignment(ValidationFailed):
+    code = "invalid_role_assignment"
+    message = Msg("This role assignment is not valid: {reason}", "角色分配无效:{reason}")
+
+
+class OwnAccessChange(Forbidden):
+    code = "own_access_change_forbidden"
+    message = Msg(
+        "Another administrator must change your own roles or account.",
+        "您自己的角色或账号须由另一位管理员修改。",
+    )
+
+
+def require_recent_reauth(session: Session, principal: Principal, policy: SessionPolicy) -> None:
+    """From a browser session, a sensitive change needs a fresh sign-in or confirmation."""
+    if principal.web_session_id is None:
+        return
+    web = session.get(WebSession, principal.web_session_id)
+    if web is None:
+        raise Forbidden()
+    sessions.require_recent_authentication(web, policy)
+
+
+def _audit(
+    session: Session,
+    principal: Principal,
+    action: str,
+    subject: str,
+    company: object,
+    **data: object,
+) -> None:
+    audit(
+        session,
+        actor=principal.actor,
+        action=action,
+        subject_type="user",
+        subject_id=subject,
+        company_id=str(company),
+        data={k: None if v is None else str(v) for k, v in data.items()},
+    )
+
+
+def user_in_company(session: Session, user_id: uuid.UUID, company_id: uuid.UUID) -> User:
+    user = session.get(User, user_id)
+    if user is None or user.company_id != company_id:
+        raise UserNotFound()
+    return user
+
+
+def list_assignments(session: Session, principal: Principal) -> Sequence[RoleAssignment]:
+    """Every role assignment held in the caller's company."""
+    require_right(principal, Right.USER_ADMIN, principal.company_id)
+    return session.scalars(
+        select(RoleAssignment)
+        .where(RoleAssignment.company_id == principal.company_id)
+        .order_by(RoleAssignment.created_at, RoleAssignment.id)
+    ).all()
+
+
+def _check_scope(
+    session: Session,
+    principal: Principal,
+    company_id: uuid.UUID,
+    scope: DataScope,
+    department_id: uuid.UUID | None,
+) -> None:
+    if scope == DataScope.DEPARTMENT:
+        dept = session.get(Department, department_id) if department_id else None
+        if dept is None or dept.company_id != company_id:
+            raise InvalidAssignment(reason="department scope needs a department of the company")
+    elif department_id is not None:
+        raise InvalidAssignment(reason="only department scope names a department")
+    if scope == DataScope.ALL and not any(
+        g.scope == DataScope.ALL and Right.USER_ADMIN in rights_of(g.role)
+        for g in principal.all_grants
+    ):
+        raise Forbidden()  # only an all-companies admin grants all-companies reach
+
+
+def grant(
+    session: Session,
+    principal: Principal,
+    *,
+    user_id: uuid.UUID,
+    role: Role,
+    scope: DataScope,
+    department_id: uuid.UUID | None,
+    source: str | None = None,
+) -> RoleAssignment:
+    """Give a user a role in the caller's company with a data scope (or change its scope)."""
+    company_id = principal.company_id
+    require_right(principal, Right.USER_ADMIN, company_id)
+    if role not in ASSIGNABLE_ROLES:
+        raise InvalidAssignment(reason=f"{role.value} comes from the org chart, not a grant")
+    user = user_in_company(session, user_id, company_id)
+    if user.id == principal.user_id:
+        raise OwnAccessChange()
+    _check_scope(session, principal, company_id, scope, department_id)
+    row = session.scalars(
+        select(RoleAssignment).where(
+            RoleAssignment.user_id == user.id,
+            RoleAssignment.role == role.value,
+            RoleAssignment.company_id == company_id,
+        )
+    ).first()
+    if row is None:
+        row = RoleAssignment(user_id=user.id, role=role.value, company_id=company_id)
+        user.roles.append(row)
+    elif (row.scope, row.department_id) == (scope.value, department_id):
+        return row  # the same grant again changes nothing
+    row.scope, row.department_id, row.source = scope.value, department_id, source
+    session.flush()
+    _audit(
+        session,
+        principal,
+        "role:grant",
+        str(user.id),
+        company_id,
+        assignment_id=row.id,
+        role=role.value,
+        scope=scope.value,
+        department_id=department_id,
+    )
+    return row
+
+
+def revoke(session: Session, principal: Principal, assignment_id: uuid.UUID) -> None:
+    """Take a role away; revoking twice answers 404 the second time."""
+    row = session.get(RoleAssignment, assignment_id)
+    if row is None or not has_right(principal, Right.USER_ADMIN, row.company_id):
+        raise AssignmentNotFound()
+    if row.user_id == principal.user_id:
+        raise OwnAccessChange()
+    user = session.get(User, row.user_id)
+    assert user is not None
+    user.roles.remove(row)
+    session.flush()
+    _audit(
+        session,
+        principal,
+        "role:revoke",
+        str(row.user_id),
+        row.company_id,
+        assignment_id=row.id,
+        role=row.role,
+        scope=row.scope,
+    )
+
+
+def get_settings(session: Session, principal: Principal) -> IdentitySettings:
+    require_right(principal, Right.USER_ADMIN, principal.company_id)
+    found = session.get(IdentitySettings, principal.company_id)
+    return found or IdentitySettings(company_id=principal.company_id)
+
+
+def set_leaver_fallback(
+    session: Session, principal: Principal, employee_id: uuid.UUID | None
+) -> IdentitySettings:
+    """Name who takes leavers' open approval tasks (None: their manager, else admins)."""
+    require_right(principal, Right.USER_ADMIN, principal.company_id)
+    if employee_id is not None:
+        person = session.get(Employee, employee_id)
+        if person is None or person.company_id != principal.company_id or not person.active:
+            raise InvalidAssignment(reason="the fallback must be an active employee")
+    row = session.get(IdentitySettings, principal.company_id)
+    if row is None:
+        row = IdentitySettings(company_id=principal.company_id)
+        session.add(row)
+    row.leaver_fallback_employee_id, row.updated_at = employee_id, utcnow()
+    session.flush()
+    _audit(
+        session,
+        principal,
+        "identity_settings:update",
+        str(principal.company_id),
+        principal.company_id,
+        leaver_fallback_employee_id=employee_id,
+    )
+    return row

@@ -1,0 +1,175 @@
+"""One world for the access matrix and the scope tests, built once per module.
+
+Company A (ROOT > RD, SALES, FIN) with every role of the permission table, each
+person with a draft claim (a line and a receipt); company B with an employee and
+a finance reviewer. The claimant's claim is submitted, so their manager holds a task.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import Connection
+
+from baoxiao.identity.permissions import Right, rights_of
+from baoxiao.kernel.db import Database
+from baoxiao.models.identity import DataScope
+from tests.support.factories import World, build_world, make_person
+from tests.support.invoice_samples import receipt_image
+
+LINE = {"category_code": "TAXI", "expense_date": "2026-11-01", "amount": "50.00"}
+PNG = receipt_image("PNG")
+
+
+@dataclass
+class AccessWorld:
+    world: World
+    client: TestClient
+    db: Database
+    claims: dict[str, dict[str, Any]] = field(default_factory=dict)  # by owner name
+    lines: dict[str, str] = field(default_factory=dict)
+    attachments: dict[str, str] = field(default_factory=dict)
+    task_id: str = ""
+    task_holder: str = "manager"
+
+    def headers(self, who: str) -> dict[str, str]:
+        return self.world[who].headers
+
+    @contextmanager
+    def undone(self) -> Iterator[None]:
+        """Whatever a request changes is rolled back afterwards (a savepoint)."""
+        connection: Connection = self.db.session_factory.kw["bind"]
+        savepoint = connection.begin_nested()
+        try:
+            yield
+        finally:
+            savepoint.rollback()
+
+
+def extend(world: World, session: Any) -> None:
+    """Add the roles build_world lacks: auditor, budget owner (RD subtree), integrator,
+    a finance reviewer scoped to SALES, and a cashier for the whole company."""
+    company, depts = world.company, world.departments
+    boss = world["boss"].employee
+    world.people["auditor"] = make_person(
+        session, company, f"auditor-{company.code}", department=depts["ROOT"], roles=("auditor",)
+    )
+    world.people["budget_owner"] = make_person(
+        session,
+        company,
+        f"bo-{company.code}",
+        department=depts["SALES"],
+        manager=boss,
+        scoped_roles=(("budget_owner", DataScope.DEPARTMENT.value, depts["RD"].id),),
+    )
+    world.people["sales_finance"] = make_person(
+        session,
+        company,
+        f"sfin-{company.code}",
+        department=depts["FIN"],
+        manager=boss,
+        scoped_roles=(("finance", DataScope.DEPARTMENT.value, depts["SALES"].id),),
+    )
+    world.people["integrator"] = make_person(
+        session,
+        company,
+        f"int-{company.code}",
+        department=None,
+        employee=False,
+        roles=("integrator",),
+    )
+
+
+def build(db: Database, client: TestClient) -> AccessWorld:
+    with db.transaction() as session:
+        world = build_world(session)
+        extend(world, session)
+    aw = AccessWorld(world=world, client=client, db=db)
+    for name, person in world.people.items():
+        if person.employee is None:
+            continue
+        body = {"reason": f"claim of {name}", "lines": [LINE]}
+        claim = client.post("/api/v1/claims", json=body, headers=aw.headers(name))
+        assert claim.status_code == 201, claim.text
+        aw.claims[name] = claim.json()
+        aw.lines[name] = claim.json()["lines"][0]["id"]
+        up = client.post(
+            f"/api/v1/claims/{claim.json()['id']}/attachments",
+            files={"file": ("r.png", PNG, "image/png")},
+            headers=aw.headers(name),
+        )
+        assert up.status_code == 201, up.text
+        aw.attachments[name] = up.json()["id"]
+    submitted = client.post(
+        f"/api/v1/claims/{aw.claims['claimant']['id']}/submit", headers=aw.headers("claimant")
+    )
+    assert submitted.status_code == 200, submitted.text
+    tasks = client.get("/api/v1/approval-tasks", headers=aw.headers("manager")).json()
+    aw.task_id = next(t["id"] for t in tasks if t["claim_id"] == aw.claims["claimant"]["id"])
+    return aw
+
+
+# ---- the oracle: what the permission table says -------------------------------------------------
+
+
+def _subtree(world: World, root: uuid.UUID) -> set[uuid.UUID]:
+    out, frontier = {root}, [root]
+    while frontier:
+        parent = frontier.pop()
+        for d in world.departments.values():
+            if d.parent_id == parent and d.id not in out:
+                out.add(d.id)
+                frontier.append(d.id)
+    return out
+
+
+def right_reaches(world: World, who: str, right: Right, claim: dict[str, Any]) -> bool:
+    """Does one of `who`'s role grants give `right` over this claim?"""
+    user = world[who].user
+    for grant in user.roles:
+        if right not in rights_of(grant.role):
+            continue
+        if grant.scope == DataScope.ALL:
+            return True
+        if grant.scope == DataScope.COMPANY and str(grant.company_id) == claim["company_id"]:
+            return True
+        if (
+            grant.scope == DataScope.DEPARTMENT
+            and grant.department_id is not None
+            and uuid.UUID(claim["department_id"]) in _subtree(world, grant.department_id)
+        ):
+            return True
+        if grant.scope == DataScope.SELF and owner_of(world, claim) == who:
+            return True
+    return False
+
+
+def holds(world: World, who: str, right: Right) -> bool:
+    """Does `who` hold `right` as a company function in their own company?"""
+    user = world[who].user
+    return any(right in rights_of(g.role) and g.scope in ("company", "all") for g in user.roles)
+
+
+def owner_of(world: World, claim: dict[str, Any]) -> str:
+    return next(
+        n
+        for n, p in world.people.items()
+        if p.employee is not None and str(p.employee.id) == claim["claimant"]["id"]
+    )
+
+
+def may_see(aw: AccessWorld, who: str, claim: dict[str, Any]) -> bool:
+    world = aw.world
+    me = world[who].employee
+    owner = world[owner_of(world, claim)].employee
+    assert owner is not None
+    if me is not None and (me.id == owner.id or owner.manager_id == me.id):
+        return True
+    if claim["id"] == aw.claims["claimant"]["id"] and who == aw.task_holder:
+        return True
+    return right_reaches(world, who, Right.CLAIM_VIEW_ALL, claim)
