@@ -136,8 +136,8 @@ def test_demo_claims_carry_real_money_and_logins_work(db: Database) -> None:
             "li.na": ["employee"],
             "liu.yang": ["employee", "manager"],
             "zhao.min": ["employee", "finance", "manager"],
-            "sun.li": ["employee", "finance"],
-            "chen.jie": ["admin", "employee", "manager"],
+            "sun.li": ["cashier", "employee", "finance"],  # the demo's cashier (#5)
+            "chen.jie": ["admin", "employee", "integrator", "manager"],
         }
 
 
