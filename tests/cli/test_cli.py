@@ -281,7 +281,8 @@ def test_serve_serves(server: tuple[str, subprocess.Popen[bytes]], demo: Cli) ->
         timeout=10,
     )
     assert mine.status_code == 200, mine.text
-    assert sorted(c["status"] for c in mine.json()["items"]) == ["draft", "paid"]
+    # A draft, a paid claim and her paid travel advance (借款).
+    assert sorted(c["status"] for c in mine.json()["items"]) == ["draft", "paid", "paid"]
 
     proc.terminate()  # a graceful stop; uvicorn re-raises SIGTERM once it has shut down
     assert proc.wait(timeout=15) in (0, -signal.SIGTERM)
