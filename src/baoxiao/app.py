@@ -19,6 +19,7 @@ from baoxiao.claims.api import router as claims_router
 from baoxiao.identity.api import router as identity_router
 from baoxiao.identity.deps import idempotency_scope
 from baoxiao.integrations.api import router as integrations_router
+from baoxiao.integrations.feishu.api import router as feishu_router
 from baoxiao.integrations.web import install_metrics
 from baoxiao.invoices.api import router as invoices_router
 from baoxiao.kernel import problems
@@ -115,6 +116,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     ):
         api.include_router(router)
     api.include_router(integrations_router)
+    api.include_router(feishu_router)
     api.include_router(policies_router)
     api.include_router(invoices_router)
     app.include_router(api)

@@ -52,7 +52,7 @@ def build(state: State) -> APIRouter:
             )
             if parent is None:
                 return failure(FeishuError(40003, "department not found"))
-            fetch_all = request.query_params.get("fetch_child") == "true"
+            fetch_all = request.query_params.get("fetch_child", "").lower() == "true"
             found, frontier = [], [parent]
             while frontier:
                 current = frontier.pop(0)
