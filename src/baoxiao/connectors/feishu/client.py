@@ -37,6 +37,11 @@ from lark_oapi.api.contact.v3 import (
     GetUserRequest,
 )
 from lark_oapi.api.im.v1 import CreateMessageRequest, CreateMessageRequestBody
+from lark_oapi.core.exception import (
+    AccessTokenException,
+    NoAuthorizationException,
+    ObtainAccessTokenException,
+)
 from lark_oapi.core.token.manager import TokenManager
 
 from baoxiao.connectors.base import ConnectorError
@@ -73,12 +78,19 @@ class FeishuClient:
 
     def __init__(self, config: FeishuConfig) -> None:
         self.config = config
-        self.sdk = (
+        self.sdk = self._sdk(config, user_tokens=False)
+        # lark-oapi takes a caller's user_access_token only with enable_set_token.
+        self.user_sdk = self._sdk(config, user_tokens=True)
+
+    @staticmethod
+    def _sdk(config: FeishuConfig, *, user_tokens: bool) -> Any:
+        return (
             lark.Client.builder()
             .app_id(config.app_id)
             .app_secret(config.secret("app_secret"))
             .domain(config.domain)
             .timeout(config.timeout_seconds)
+            .enable_set_token(user_tokens)
             .log_level(lark.LogLevel.ERROR)
             .build()
         )
@@ -93,8 +105,10 @@ class FeishuClient:
                 resp = send()
             except requests.RequestException as exc:
                 raise ConnectorError(f"network error: {exc!r}"[:300], retryable=True) from exc
-            except lark.ObtainAccessTokenException as exc:
-                raise ConnectorError(f"no tenant token: {exc}"[:300], retryable=True) from exc
+            except (ObtainAccessTokenException, AccessTokenException) as exc:
+                raise ConnectorError(f"no access token: {exc}"[:300], retryable=True) from exc
+            except NoAuthorizationException as exc:
+                raise ConnectorError(f"not authorised: {exc}"[:300], retryable=False) from exc
             raw = resp.raw
             status = raw.status_code if raw is not None else None
             headers = dict(raw.headers) if raw is not None else {}
@@ -250,4 +264,4 @@ class FeishuClient:
     def user_info(self, user_access_token: str) -> dict[str, Any]:
         option = lark.RequestOption.builder().user_access_token(user_access_token).build()
         request = GetUserInfoRequest.builder().build()
-        return self.call(lambda: self.sdk.authen.v1.user_info.get(request, option))
+        return self.call(lambda: self.user_sdk.authen.v1.user_info.get(request, option))

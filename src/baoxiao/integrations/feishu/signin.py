@@ -11,6 +11,7 @@ user in without a prompt (login-free entry).
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 import time
 import uuid
@@ -37,6 +38,7 @@ from baoxiao.models.identity import User
 from baoxiao.models.integration import ConnectorInstance
 from baoxiao.models.org import Employee
 
+log = logging.getLogger("baoxiao.integrations.feishu")
 COOKIE = "bx_feishu_login"
 MAX_AGE = 600
 SCOPES = "contact:user.employee_id:readonly contact:user.email:readonly"
@@ -124,7 +126,8 @@ def finish(
         token = client.exchange_code(code, redirect_uri, saved["verifier"])
         info = client.user_info(token)
     except ConnectorError as exc:
-        raise SignInFailed(detail=None) from exc
+        log.warning("Feishu sign-in failed for connector %s: %s", instance.id, exc)
+        raise SignInFailed() from exc
     employee = _employee_for(session, instance, config, info)
     user = (
         session.scalars(select(User).where(User.employee_id == employee.id)).first()
