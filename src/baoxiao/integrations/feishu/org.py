@@ -23,8 +23,9 @@ from baoxiao.audit.service import record as audit
 from baoxiao.identity import sessions
 from baoxiao.integrations.feishu import refs
 from baoxiao.kernel.clock import utcnow
+from baoxiao.kernel.ids import new_id
 from baoxiao.models.identity import ApiToken, Role, RoleAssignment, User
-from baoxiao.models.integration import ConnectorInstance, InboxStatus
+from baoxiao.models.integration import ConnectorInstance, ExternalRef, InboxStatus
 from baoxiao.models.org import Department, Employee
 
 Progress = Callable[[str, int], None]
@@ -55,7 +56,48 @@ class OrgSync:
         self.actor = f"connector:feishu:{instance.name}"
         self.dept_refs = refs.all_of(session, instance.id, refs.DEPARTMENT)
         self.emp_refs = refs.all_of(session, instance.id, refs.EMPLOYEE)
+        self.uid_refs = refs.all_of(session, instance.id, refs.EMPLOYEE_USER_ID)
         self.report = SyncReport()
+        self._usernames: set[str] | None = None
+        self._subjects: dict[str, set[uuid.UUID]] = {}
+        self._employees: dict[uuid.UUID, Employee] | None = None
+        self._emails: dict[str, Employee] | None = None
+
+    def _link(
+        self,
+        kind: str,
+        cache: dict[str, ExternalRef],
+        subject_id: uuid.UUID,
+        external_id: str,
+        data: dict[str, Any],
+    ) -> ExternalRef:
+        """Update the cached link, or add one without a lookup when none can exist yet."""
+        if kind not in self._subjects:
+            self._subjects[kind] = {r.subject_id for r in cache.values()}
+        subjects = self._subjects[kind]
+        ref = cache.get(external_id)
+        if ref is not None and ref.subject_id == subject_id:
+            if {**ref.data, **data} != ref.data:
+                ref.data = {**ref.data, **data}
+            ref.seen_at = utcnow()
+        elif ref is None and subject_id not in subjects:
+            ref = ExternalRef(
+                id=new_id(),
+                connector_id=self.instance.id,
+                subject_type=kind,
+                subject_id=subject_id,
+                external_id=external_id,
+                data=data,
+            )
+            self.session.add(ref)
+        else:  # the link moves: let refs.put resolve both directions
+            self.session.flush()
+            ref = refs.put(self.session, self.instance.id, kind, subject_id, external_id, data)
+            for key in [k for k, v in cache.items() if v.subject_id == subject_id]:
+                del cache[key]
+        cache[external_id] = ref
+        subjects.add(subject_id)
+        return ref
 
     def _audit(self, action: str, subject_type: str, subject_id: uuid.UUID, **data: Any) -> None:
         audit(
@@ -82,26 +124,19 @@ class OrgSync:
             ).first()
         if dept is None:
             dept = Department(
+                id=new_id(),
                 company_id=self.company_id,
                 code=str(item.get("department_id") or open_id)[:64],
                 name=item["name"][:200],
             )
             self.session.add(dept)
-            self.session.flush()
             self.report.departments_created += 1
             self._audit("org:department_create", "department", dept.id, feishu=open_id)
         elif dept.name != item["name"][:200] or not dept.active:
             self.report.departments_updated += 1
             self._audit("org:department_update", "department", dept.id, name=item["name"])
         dept.name, dept.active = item["name"][:200], True
-        self.dept_refs[open_id] = refs.put(
-            self.session,
-            self.instance.id,
-            refs.DEPARTMENT,
-            dept.id,
-            open_id,
-            {"name": item["name"]},
-        )
+        self._link(refs.DEPARTMENT, self.dept_refs, dept.id, open_id, {"name": item["name"]})
         return dept
 
     def link_departments(self, items: Iterable[dict[str, Any]]) -> None:
@@ -118,21 +153,28 @@ class OrgSync:
 
     # -- employees ----------------------------------------------------------------
     def _find_employee(self, user: dict[str, Any]) -> Employee | None:
+        if self._employees is None:  # one query for the whole sync, not one per user
+            rows = self.session.scalars(
+                select(Employee).where(Employee.company_id == self.company_id)
+            )
+            self._employees = {e.id: e for e in rows}
         ref = self.emp_refs.get(user["open_id"])
         if ref is not None:
-            return self.session.get(Employee, ref.subject_id)
+            return self._employees.get(ref.subject_id)
         value = user.get(self.match_key)
-        if not value:
-            return None
-        if self.match_key == "email":
-            column = Employee.email
-        elif self.match_key == "employee_no":
-            column = Employee.employee_no
-        else:
+        if not value or self.match_key not in ("email", "employee_no"):
             return None  # open_id, union_id, user_id: known only through the reference
-        return self.session.scalars(
-            select(Employee).where(Employee.company_id == self.company_id, column == value)
-        ).first()
+        return (
+            next((e for e in self._employees.values() if getattr(e, self.match_key) == value), None)
+            if self.match_key == "employee_no"
+            else self._by_email().get(str(value))
+        )
+
+    def _by_email(self) -> dict[str, Employee]:
+        if self._emails is None:
+            assert self._employees is not None
+            self._emails = {e.email: e for e in self._employees.values() if e.email}
+        return self._emails
 
     def employee(self, user: dict[str, Any]) -> Employee:
         emp = self._find_employee(user)
@@ -148,6 +190,7 @@ class OrgSync:
         }
         if emp is None:
             emp = Employee(
+                id=new_id(),
                 company_id=self.company_id,
                 employee_no=str(user.get("employee_no") or user.get("user_id") or user["open_id"])[
                     :64
@@ -155,7 +198,8 @@ class OrgSync:
                 **fields,
             )
             self.session.add(emp)
-            self.session.flush()
+            if self._employees is not None:
+                self._employees[emp.id] = emp
             self._account(emp, user)
             self.report.employees_created += 1
             self._audit("org:employee_create", "employee", emp.id, feishu=user["open_id"])
@@ -172,25 +216,18 @@ class OrgSync:
                     fields=sorted(changed),
                     feishu=user["open_id"],
                 )
-        self.emp_refs[user["open_id"]] = refs.put(
-            self.session,
-            self.instance.id,
-            refs.EMPLOYEE,
-            emp.id,
-            user["open_id"],
-            _employee_ref_data(user),
-        )
+        self._link(refs.EMPLOYEE, self.emp_refs, emp.id, user["open_id"], _employee_ref_data(user))
         if user.get("user_id"):
-            refs.put(
-                self.session, self.instance.id, refs.EMPLOYEE_USER_ID, emp.id, str(user["user_id"])
-            )
+            self._link(refs.EMPLOYEE_USER_ID, self.uid_refs, emp.id, str(user["user_id"]), {})
         return emp
 
     def _account(self, emp: Employee, user: dict[str, Any]) -> None:
         username = str(user.get("email") or f"feishu-{user.get('user_id') or user['open_id']}")
-        taken = self.session.scalars(select(User.id).where(User.username == username)).first()
-        if taken is not None:
+        if self._usernames is None:
+            self._usernames = set(self.session.scalars(select(User.username)))
+        if username in self._usernames:
             username = f"feishu-{user['open_id']}"
+        self._usernames.add(username)
         account = User(
             company_id=self.company_id,
             username=username[:150],
