@@ -103,3 +103,24 @@ def test_quick_approval_refuses_the_claimant_and_other_people(baoxiao_mode: Env)
     assert rejected["status"] == 200, rejected
     env.wait_status(claim_id, "rejected")
     env.sim.wait_for(lambda: _current(env, claim_id)["status"] == "REJECTED", 20, "REJECTED")
+
+
+def test_return_sends_a_card_and_ends_the_external_instance(baoxiao_mode: Env) -> None:
+    env = baoxiao_mode
+    claim_id = env.new_claim()
+    env.submit(claim_id)
+    _pending_task(env, claim_id, "manager")
+    tasks = env.http.get("/api/v1/approval-tasks", headers=env.headers("manager")).json()
+    mine = next(t for t in tasks if t["claim_id"] == claim_id)
+    r = env.http.post(
+        f"/api/v1/approval-tasks/{mine['id']}/return",
+        json={"comment": "add the receipt"},
+        headers=env.headers("manager"),
+    )
+    assert r.status_code == 200, r.text
+    env.sim.wait_for(lambda: _current(env, claim_id)["status"] == "TERMINATED", 20, "ended")
+    env.sim.wait_for(
+        lambda: any("退回" in m["content"] for m in env.cards_for("claimant")),
+        20,
+        "the returned card",
+    )

@@ -150,3 +150,25 @@ def _status(env: Env) -> str:
     with env.db.transaction() as session:
         rows = session.scalars(select(Delivery).where(Delivery.event_type == "claim.submitted"))
         return next(iter(rows)).status
+
+
+def test_a_rejected_token_is_refreshed_once(feishu_mode: Env) -> None:
+    env = feishu_mode
+    env.sim.post("/tokens/expire")  # Feishu invalidated the cached tenant token
+    claim_id = env.new_claim()
+    env.submit(claim_id)
+    env.instance_of(claim_id)
+    token_calls = [
+        c
+        for c in env.sim.get("/calls")
+        if c["path"] == "/open-apis/auth/v3/tenant_access_token/internal"
+    ]
+    assert len(token_calls) >= 2  # the first one at start-up, one more after 99991663
+
+
+def test_connection_test_reports_the_subscription(feishu_mode: Env) -> None:
+    env = feishu_mode
+    r = env.http.post(f"/api/v1/connectors/{env.connector_id}/test", headers=env.headers("admin"))
+    assert r.status_code == 200 and r.json()["ok"], r.text
+    assert "BX_CLAIM" in r.json()["detail"]
+    assert "BX_CLAIM" in env.sim.get("/state")["subscribed"]
