@@ -113,61 +113,51 @@ def build(state: State, approvals: Approvals, pusher: Pusher) -> APIRouter:
             event["old_object"] = old
         pusher.emit(v2_envelope(state, f"contact.{kind}_v3", event))
 
-    @router.post("/contact/users")
-    def create_user(body: JsonBody) -> Payload:
-        with state.lock:
-            user = state.add_user(body)
-        contact_event("user.created", state.user_view(user))
-        return user
+    def crud(kind: str, store: dict[str, Payload], add: Any, view: Any) -> None:
+        """POST, PATCH and DELETE of users or departments, each pushed as its event."""
+        label = kind.rstrip("s")
+        noun = "user" if kind == "users" else "department"
 
-    @router.patch("/contact/users/{open_id}")
-    def update_user(open_id: str, body: JsonBody) -> JSONResponse:
-        with state.lock:
-            user = state.users.get(open_id)
-            if user is None:
-                return JSONResponse({"msg": "no such user"}, status_code=404)
-            old = {k: user[k] for k in body if k in user}
-            user.update(body)
-        contact_event("user.updated", state.user_view(user), old)
-        return JSONResponse(user)
+        def create(body: JsonBody) -> Payload:
+            with state.lock:
+                item = add(body)
+            contact_event(f"{noun}.created", view(item))
+            return dict(item)
 
-    @router.delete("/contact/users/{open_id}")
-    def delete_user(open_id: str) -> JSONResponse:
-        with state.lock:
-            user = state.users.pop(open_id, None)
-        if user is None:
-            return JSONResponse({"msg": "no such user"}, status_code=404)
-        user["status"]["is_resigned"] = True
-        contact_event("user.deleted", user, {"department_ids": user["department_ids"]})
-        return JSONResponse(user)
+        def change(item_id: str, body: JsonBody) -> JSONResponse:
+            with state.lock:
+                item = store.get(item_id)
+                if item is None:
+                    return JSONResponse({"msg": f"no such {label}"}, status_code=404)
+                old = {k: item[k] for k in body if k in item}
+                item.update(body)
+            contact_event(f"{noun}.updated", view(item), old)
+            return JSONResponse(item)
 
-    @router.post("/contact/departments")
-    def create_department(body: JsonBody) -> Payload:
-        with state.lock:
-            dept = state.add_department(body)
-        contact_event("department.created", state.department_view(dept))
-        return dept
+        def remove(item_id: str) -> JSONResponse:
+            with state.lock:
+                item = store.pop(item_id, None)
+            if item is None:
+                return JSONResponse({"msg": f"no such {label}"}, status_code=404)
+            if noun == "user":
+                item["status"]["is_resigned"] = True
+                contact_event("user.deleted", item, {"department_ids": item["department_ids"]})
+            else:
+                item["status"]["is_deleted"] = True
+                contact_event("department.deleted", item)
+            return JSONResponse(item)
 
-    @router.patch("/contact/departments/{open_id}")
-    def update_department(open_id: str, body: JsonBody) -> JSONResponse:
-        with state.lock:
-            dept = state.departments.get(open_id)
-            if dept is None:
-                return JSONResponse({"msg": "no such department"}, status_code=404)
-            old = {k: dept[k] for k in body if k in dept}
-            dept.update(body)
-        contact_event("department.updated", state.department_view(dept), old)
-        return JSONResponse(dept)
+        router.add_api_route(f"/contact/{kind}", create, methods=["POST"])
+        router.add_api_route(f"/contact/{kind}/{{item_id}}", change, methods=["PATCH"])
+        router.add_api_route(f"/contact/{kind}/{{item_id}}", remove, methods=["DELETE"])
 
-    @router.delete("/contact/departments/{open_id}")
-    def delete_department(open_id: str) -> JSONResponse:
-        with state.lock:
-            dept = state.departments.pop(open_id, None)
-        if dept is None:
-            return JSONResponse({"msg": "no such department"}, status_code=404)
-        dept["status"]["is_deleted"] = True
-        contact_event("department.deleted", dept)
-        return JSONResponse(dept)
+    crud("users", state.users, state.add_user, state.user_view)
+    crud(
+        "departments",
+        state.departments,
+        state.add_department,
+        state.department_view,
+    )
 
     # -- faults and observation ---------------------------------------------------
     @router.post("/faults")

@@ -72,29 +72,22 @@ def build(state: State, approvals: Approvals) -> APIRouter:
         store[token] = time.time() + state.token_ttl
         return token, state.token_ttl
 
-    @router.post("/open-apis/auth/v3/tenant_access_token/internal")
-    async def tenant_token(request: Request) -> JSONResponse:
-        blocked = gate(state, request, token=None)
-        if blocked:
-            return blocked
-        body = await body_of(request)
-        if body.get("app_id") != state.app_id or body.get("app_secret") != state.app_secret:
-            return JSONResponse({"code": 10014, "msg": "app secret invalid"}, status_code=400)
-        token, expire = issue(state.tenant_tokens, "t-")
-        return JSONResponse(
-            {"code": 0, "msg": "ok", "tenant_access_token": token, "expire": expire}
-        )
+    def token_endpoint(kind: str, store: dict[str, float], prefix: str) -> None:
+        async def endpoint(request: Request) -> JSONResponse:
+            blocked = gate(state, request, token=None)
+            if blocked:
+                return blocked
+            body = await body_of(request)
+            if body.get("app_id") != state.app_id or body.get("app_secret") != state.app_secret:
+                return JSONResponse({"code": 10014, "msg": "app secret invalid"}, status_code=400)
+            token, expire = issue(store, prefix)
+            return JSONResponse({"code": 0, "msg": "ok", kind: token, "expire": expire})
 
-    @router.post("/open-apis/auth/v3/app_access_token/internal")
-    async def app_token(request: Request) -> JSONResponse:
-        blocked = gate(state, request, token=None)
-        if blocked:
-            return blocked
-        body = await body_of(request)
-        if body.get("app_id") != state.app_id or body.get("app_secret") != state.app_secret:
-            return JSONResponse({"code": 10014, "msg": "app secret invalid"}, status_code=400)
-        token, expire = issue(state.app_tokens, "a-")
-        return JSONResponse({"code": 0, "msg": "ok", "app_access_token": token, "expire": expire})
+        path = f"/open-apis/auth/v3/{kind}/internal"
+        router.add_api_route(path, endpoint, methods=["POST"])
+
+    token_endpoint("tenant_access_token", state.tenant_tokens, "t-")
+    token_endpoint("app_access_token", state.app_tokens, "a-")
 
     def route(method: str, path: str) -> Callable[[Handler], Handler]:
         """Register a tenant-token API whose handler returns `data` or raises FeishuError."""

@@ -149,21 +149,17 @@ class FeishuClient:
         return self.call(lambda: self.sdk.approval.v4.instance.get(request))
 
     def instance_codes(self, approval_code: str, start_ms: int, end_ms: int) -> Iterator[str]:
-        token = ""
-        while True:
-            builder = (
+        return self.pages(
+            lambda: (
                 ListInstanceRequest.builder()
                 .approval_code(approval_code)
                 .start_time(start_ms)
                 .end_time(end_ms)
                 .page_size(100)
-            )
-            request = (builder.page_token(token) if token else builder).build()
-            data = self.call(partial(self.sdk.approval.v4.instance.list, request))
-            yield from data.get("instance_code_list") or []
-            token = data.get("page_token") or ""
-            if not data.get("has_more") or not token:
-                return
+            ),
+            self.sdk.approval.v4.instance.list,
+            "instance_code_list",
+        )
 
     def cancel_instance(self, approval_code: str, instance_code: str, user_id: str) -> None:
         body = InstanceCancel(
@@ -196,41 +192,48 @@ class FeishuClient:
         return str(data.get("message_id", ""))
 
     # -- contact v3 ---------------------------------------------------------------
-    def departments(self) -> Iterator[dict[str, Any]]:
-        """Every department under the root (fetch_child), page by page."""
+    def pages(
+        self, builder: Callable[[], Any], send: Callable[[Any], Any], key: str
+    ) -> Iterator[Any]:
+        """Follow page_token until has_more is false; yields the items under `key`."""
         token = ""
         while True:
-            builder = (
+            fresh = builder()
+            request = (fresh.page_token(token) if token else fresh).build()
+            data = self.call(partial(send, request))
+            yield from data.get(key) or []
+            token = data.get("page_token") or ""
+            if not data.get("has_more") or not token:
+                return
+
+    def departments(self) -> Iterator[dict[str, Any]]:
+        """Every department under the root (fetch_child), page by page."""
+        return self.pages(
+            lambda: (
                 ChildrenDepartmentRequest.builder()
                 .department_id("0")
                 .department_id_type("open_department_id")
                 .user_id_type("open_id")
                 .fetch_child(True)
                 .page_size(PAGE_SIZE)
-            )
-            request = (builder.page_token(token) if token else builder).build()
-            data = self.call(partial(self.sdk.contact.v3.department.children, request))
-            yield from data.get("items") or []
-            token = data.get("page_token") or ""
-            if not data.get("has_more") or not token:
-                return
+            ),
+            self.sdk.contact.v3.department.children,
+            "items",
+        )
 
     def users_in(self, department_id: str) -> Iterator[dict[str, Any]]:
-        token = ""
-        while True:
-            builder = (
+        """The direct members of one department, page by page."""
+        return self.pages(
+            lambda: (
                 FindByDepartmentUserRequest.builder()
                 .department_id(department_id)
                 .department_id_type("open_department_id")
                 .user_id_type("open_id")
                 .page_size(PAGE_SIZE)
-            )
-            request = (builder.page_token(token) if token else builder).build()
-            data = self.call(partial(self.sdk.contact.v3.user.find_by_department, request))
-            yield from data.get("items") or []
-            token = data.get("page_token") or ""
-            if not data.get("has_more") or not token:
-                return
+            ),
+            self.sdk.contact.v3.user.find_by_department,
+            "items",
+        )
 
     def user(self, open_id: str) -> dict[str, Any]:
         request = GetUserRequest.builder().user_id(open_id).user_id_type("open_id").build()
