@@ -33,6 +33,7 @@ from baoxiao.identity.scim import api as scim_api
 from baoxiao.identity.sso_web import router as identity_sso_router
 from baoxiao.integrations import web as integrations_web
 from baoxiao.integrations.api import router as integrations_router
+from baoxiao.integrations.feishu.api import router as feishu_router
 from baoxiao.integrations.prometheus import install_metrics
 from baoxiao.invoices.api import router as invoices_router
 from baoxiao.kernel import problems
@@ -165,6 +166,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     ):
         api.include_router(router)
     api.include_router(integrations_router)
+    api.include_router(feishu_router)
     api.include_router(policies_router)
     api.include_router(invoices_router)
     for finance_router in (budgets_router, batches_router, advances_router):

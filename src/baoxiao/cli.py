@@ -5,19 +5,25 @@ from __future__ import annotations
 import os
 import sys
 import uuid
+from datetime import timedelta
 from typing import Annotated, NoReturn
 
 import typer
 import uvicorn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 from sqlalchemy import text
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 
 from baoxiao.approvals.tasks import run_timers
 from baoxiao.audit import service as audit
+from baoxiao.connectors.base import ConnectorError
 from baoxiao.demo.seed import DEMO_LOGINS, DEMO_PASSWORD, seed
 from baoxiao.integrations import cli_support
+from baoxiao.integrations.feishu import sync as feishu_sync
 from baoxiao.kernel.clock import utcnow
+from baoxiao.kernel.crypto import SecretBox
 from baoxiao.kernel.db import Database
+from baoxiao.kernel.errors import AppError
 from baoxiao.kernel.logging import configure_logging
 from baoxiao.migrations import runner
 from baoxiao.payments import bankaccounts
@@ -31,6 +37,8 @@ events_app = typer.Typer(help="Event delivery: dead letters and replay.", no_arg
 app.add_typer(events_app, name="events")
 approvals_app = typer.Typer(help="Approval flows and tasks.", no_args_is_help=True)
 app.add_typer(approvals_app, name="approvals")
+sync_app = typer.Typer(help="Pull data from connected systems.", no_args_is_help=True)
+app.add_typer(sync_app, name="sync")
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
@@ -242,6 +250,65 @@ def approvals_run_timers() -> None:
         result = run_timers(session, utcnow())
     db.dispose()
     typer.echo(f"reminded {result.reminded} task(s), escalated {result.escalated} task(s)")
+
+
+def _box(settings: Settings) -> SecretBox:
+    return SecretBox.from_secret(
+        settings.resolved_secret_key,
+        old_secrets=tuple(s.get_secret_value() for s in settings.old_secret_keys),
+    )
+
+
+@sync_app.command("org")
+def sync_org(
+    connector: Annotated[str, typer.Option(help="The Feishu connector instance id.")],
+) -> None:
+    """Full org sync from the connector's directory (Feishu contact v3), with progress."""
+    settings = _settings()
+    db = _database(settings)
+    _require_current(db)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn()) as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def progress(phase: str, n: int) -> None:
+            if phase not in tasks:
+                tasks[phase] = bar.add_task(phase, total=None)
+            bar.advance(tasks[phase], n)
+
+        try:
+            report = feishu_sync.sync_org(db, _box(settings), _required_uuid(connector), progress)
+        except (AppError, ConnectorError) as exc:
+            fail(str(exc) or type(exc).__name__)
+    db.dispose()
+    typer.echo(
+        f"departments: {report.departments_created} created, {report.departments_updated} "
+        f"updated; employees: {report.employees_created} created, {report.employees_updated} "
+        f"updated, {report.deactivated} deactivated"
+    )
+
+
+@app.command()
+def reconcile(
+    connector: Annotated[str, typer.Option(help="The Feishu connector instance id.")],
+    older_than_minutes: Annotated[
+        float | None, typer.Option(help="Default: the instance's reconcile_after_minutes.")
+    ] = None,
+) -> None:
+    """Fetch in-flight claims' approval instances that went quiet and apply what was missed."""
+    settings = _settings()
+    db = _database(settings)
+    _require_current(db)
+    quiet = timedelta(minutes=older_than_minutes) if older_than_minutes is not None else None
+    try:
+        repairs = feishu_sync.reconcile(
+            db, _box(settings), _required_uuid(connector), older_than=quiet
+        )
+    except (AppError, ConnectorError) as exc:
+        fail(str(exc) or type(exc).__name__)
+    db.dispose()
+    for r in repairs:
+        typer.echo(f"{r.claim_number}  {r.instance_code or '-'}  {r.outcome}")
+    typer.echo(f"{len(repairs)} claim(s) checked")
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -131,6 +131,11 @@ EXPECTED_ROUTES = {
     ("POST", "/api/v1/connectors/{connector_id}/replay"),
     ("GET", "/api/v1/integrations/monitor"),
     ("POST", "/api/v1/integrations/{connector_id}/events"),
+    ("POST", "/api/v1/integrations/{connector_id}/feishu/events"),
+    ("POST", "/api/v1/integrations/{connector_id}/feishu/quick"),
+    ("GET", "/api/v1/integrations/{connector_id}/feishu/login"),
+    ("GET", "/api/v1/integrations/{connector_id}/feishu/entry"),
+    ("GET", "/api/v1/integrations/{connector_id}/feishu/callback"),
     ("GET", "/api/v1/event-types"),
     ("GET", "/api/v1/event-types/{event_type}"),
     # Roles, scopes, deactivation and service users (issue #5).

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from baoxiao.approvals.tasks import run_timers
 from baoxiao.connectors.base import Connector, ConnectorContext, ConnectorError
-from baoxiao.integrations import inbound, metrics
+from baoxiao.integrations import hooks, inbound, metrics
 from baoxiao.integrations import service as instances
 from baoxiao.integrations.wake import Waiter, make_waiter
 from baoxiao.kernel.clock import utcnow
@@ -119,6 +119,7 @@ class Dispatcher:
             )
             if leased:
                 self._load_contexts(session, {item.connector_id for item in leased})
+                leased = hooks.enrich_batch(session, leased)
             return leased
 
     def _deliver(self, item: queue.Leased) -> queue.Outcome:
@@ -159,7 +160,7 @@ class Dispatcher:
         outcomes are recorded. Order is safe: a claimed batch never holds the
         successor of an in-flight delivery (it is still pending, so it blocks).
         """
-        handled = inbound.apply_pending(self.db)
+        handled = inbound.apply_pending(self.db, box=self.box)
         self._housekeeping()
         previous, self._inflight = self._inflight, []
         if all(future.done() for _item, future in previous):

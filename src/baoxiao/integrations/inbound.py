@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from baoxiao.approvals import service as approvals
 from baoxiao.connectors.base import InboundEvent, InboundRejected, InboundRequest
 from baoxiao.identity.service import principal_for
+from baoxiao.integrations import hooks
 from baoxiao.integrations import service as instances
 from baoxiao.kernel.clock import utcnow
 from baoxiao.kernel.crypto import SecretBox
@@ -47,20 +48,40 @@ def receive(
     session: Session, box: SecretBox, connector_id: uuid.UUID, request: InboundRequest
 ) -> tuple[bool, InboundEvent]:
     """Verify and store a callback; returns (is_new, event)."""
+    instance = enabled_instance(session, connector_id)
+    connector = instances.connector_class(instance.kind)()
+    event = connector.verify_and_parse(instances.context(box, instance), request)
+    return store(session, instance, event, request.received_at), event
+
+
+def enabled_instance(session: Session, connector_id: uuid.UUID) -> ConnectorInstance:
     instance = session.get(ConnectorInstance, connector_id)
     if instance is None or not instance.enabled:
         raise UnknownCallbackTarget()
-    connector = instances.connector_class(instance.kind)()
-    event = connector.verify_and_parse(instances.context(box, instance), request)
+    return instance
+
+
+def store(
+    session: Session,
+    instance: ConnectorInstance,
+    event: InboundEvent,
+    received_at: datetime,
+    *,
+    status: str = InboxStatus.RECEIVED,
+    result: str | None = None,
+) -> bool:
+    """Insert a verified event into the inbox unless its id is known; True when new."""
     values = {
         "id": new_id(),
         "connector_id": instance.id,
         "external_id": event.external_id[:200],
         "type": event.type,
         "data": event.data,
-        "status": InboxStatus.RECEIVED,
-        "attempts": 0,
-        "received_at": request.received_at,
+        "status": status,
+        "attempts": 0 if status == InboxStatus.RECEIVED else 1,
+        "result": result,
+        "received_at": received_at,
+        "processed_at": None if status == InboxStatus.RECEIVED else received_at,
     }
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -72,9 +93,9 @@ def receive(
     )
     # RETURNING, not rowcount: the driver's rowcount is not reliable for ON CONFLICT here.
     is_new = session.execute(stmt).first() is not None
-    if is_new:
+    if is_new and status == InboxStatus.RECEIVED:
         announce(session)
-    return is_new, event
+    return is_new
 
 
 def _actor(session: Session, instance: ConnectorInstance, username: str | None) -> User | None:
@@ -87,8 +108,13 @@ def _actor(session: Session, instance: ConnectorInstance, username: str | None) 
     return user if user is not None and user.active else None
 
 
-def _apply(session: Session, instance: ConnectorInstance, msg: InboxMessage) -> tuple[str, str]:
+def _apply(
+    session: Session, box: SecretBox | None, instance: ConnectorInstance, msg: InboxMessage
+) -> tuple[str, str]:
     """Apply one message; returns (status, result text)."""
+    applier = hooks.APPLIERS.get(instance.kind)
+    if applier is not None:
+        return applier(session, box, instance, msg)
     data = msg.data
     user = _actor(session, instance, data.get("decided_by"))
     if user is None:
@@ -119,7 +145,7 @@ def _apply(session: Session, instance: ConnectorInstance, msg: InboxMessage) -> 
     return InboxStatus.IGNORED, f"unhandled type {msg.type}"
 
 
-def apply_one(db: Database, message_id: uuid.UUID) -> str | None:
+def apply_one(db: Database, message_id: uuid.UUID, box: SecretBox | None = None) -> str | None:
     """Apply a received message in its own transaction; None if another worker has it."""
     with db.transaction() as session:
         msg = session.scalars(
@@ -134,7 +160,7 @@ def apply_one(db: Database, message_id: uuid.UUID) -> str | None:
         msg.attempts += 1
         try:
             with session.begin_nested():
-                status, result = _apply(session, instance, msg)
+                status, result = _apply(session, box, instance, msg)
         except AppError as exc:  # refused by the domain: final, kept for the monitor
             status, result = InboxStatus.FAILED, f"{exc.code}: {exc.render('en')}"
         except Exception as exc:  # unexpected: retried by the next pass, up to a limit
@@ -147,7 +173,7 @@ def apply_one(db: Database, message_id: uuid.UUID) -> str | None:
         return status
 
 
-def apply_pending(db: Database, limit: int = 100) -> int:
+def apply_pending(db: Database, limit: int = 100, box: SecretBox | None = None) -> int:
     """Apply received messages, oldest first; returns how many were handled."""
     with db.transaction() as session:
         ids = list(
@@ -161,7 +187,7 @@ def apply_pending(db: Database, limit: int = 100) -> int:
                 .limit(limit)
             )
         )
-    return sum(1 for message_id in ids if apply_one(db, message_id) is not None)
+    return sum(1 for message_id in ids if apply_one(db, message_id, box) is not None)
 
 
 def purge(session: Session, *, now: datetime, keep_days: int) -> int:

@@ -123,3 +123,31 @@ class WorkerLease(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     owner: Mapped[str] = mapped_column(String(64))
     expires_at: Mapped[datetime]
+
+
+class ExternalRef(Base):
+    """What a local record is called in one connected system (per connector instance).
+
+    subject_type "employee": external_id is the Feishu open_id (data: union_id, user_id,
+    email, ...); "department": the open_department_id; "claim": the remote approval
+    instance code (data: its uuid, last known status, when it was last heard of).
+    """
+
+    __tablename__ = "integration_external_refs"
+    __table_args__ = (
+        UniqueConstraint("connector_id", "subject_type", "subject_id"),
+        UniqueConstraint("connector_id", "subject_type", "external_id"),
+        Index("ix_integration_external_refs_seen", "connector_id", "subject_type", "seen_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    connector_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("integration_connectors.id", ondelete="CASCADE")
+    )
+    subject_type: Mapped[str] = mapped_column(String(32))
+    subject_id: Mapped[uuid.UUID]
+    external_id: Mapped[str] = mapped_column(String(200))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # When the remote system last told us about it (an event, a sync, a reconciliation).
+    seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,1 @@
+"""Glue between Baoxiao's domains and the Feishu connector (connectors/feishu)."""
