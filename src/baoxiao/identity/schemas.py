@@ -84,8 +84,9 @@ class MeRead(BaseModel):
 # Identity providers (OpenID Connect) -------------------------------------------------
 
 MatchClaim = Literal["email", "employee_number", "sub"]
+# "manager" is implicit from the org; a mapped group may still grant it explicitly.
 RoleName = Literal[
-    "employee", "finance", "cashier", "budget_owner", "auditor", "admin", "integrator"
+    "employee", "manager", "finance", "cashier", "budget_owner", "auditor", "admin", "integrator"
 ]
 PROVIDER_KEY = r"^[a-z0-9][a-z0-9-]{1,49}$"
 
