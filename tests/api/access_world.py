@@ -16,6 +16,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection
 
+from baoxiao.identity.passwords import hash_password
 from baoxiao.identity.permissions import Right, rights_of
 from baoxiao.kernel.db import Database
 from baoxiao.models.identity import DataScope
@@ -24,6 +25,7 @@ from tests.support.invoice_samples import receipt_image
 
 LINE = {"category_code": "TAXI", "expense_date": "2026-11-01", "amount": "50.00"}
 PNG = receipt_image("PNG")
+PASSWORD = "matrix-Pa55word!"  # everyone's, for the endpoints that ask for it again
 
 
 @dataclass
@@ -36,6 +38,8 @@ class AccessWorld:
     attachments: dict[str, str] = field(default_factory=dict)
     task_id: str = ""
     task_holder: str = "manager"
+    budgets: dict[str, str] = field(default_factory=dict)  # by code
+    advance: dict[str, Any] = field(default_factory=dict)  # the claimant's
 
     def headers(self, who: str) -> dict[str, str]:
         return self.world[who].headers
@@ -83,6 +87,9 @@ def extend(world: World, session: Any) -> None:
         employee=False,
         roles=("integrator",),
     )
+    password_hash = hash_password(PASSWORD)
+    for person in world.people.values():
+        person.user.password_hash = password_hash
 
 
 def build(db: Database, client: TestClient) -> AccessWorld:
@@ -153,6 +160,15 @@ def holds(world: World, who: str, right: Right) -> bool:
     """Does `who` hold `right` as a company function in their own company?"""
     user = world[who].user
     return any(right in rights_of(g.role) and g.scope in ("company", "all") for g in user.roles)
+
+
+def holds_in(world: World, who: str, right: Right, company_id: str) -> bool:
+    """Does `who` hold `right` as a company function in that company?"""
+    return any(
+        right in rights_of(g.role)
+        and (g.scope == DataScope.ALL or (g.scope == "company" and str(g.company_id) == company_id))
+        for g in world[who].user.roles
+    )
 
 
 def owner_of(world: World, claim: dict[str, Any]) -> str:
