@@ -9,6 +9,7 @@ is rolled back, so one world serves the whole module.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -19,6 +20,7 @@ from sqlalchemy import Engine
 
 from baoxiao.app import create_app
 from baoxiao.identity.permissions import Right
+from baoxiao.identity.scopes import ENDPOINT_SCOPES, SCOPES, required_scope
 from baoxiao.settings import Settings
 from tests.api.access_finance import (
     FINANCE_RULES,
@@ -532,3 +534,34 @@ def test_employee_endpoints_by_role_and_relation(
             if not ok:
                 wrong.append((who, relation, status, expected))
     assert wrong == [], wrong
+
+
+def test_every_endpoint_resolves_to_its_own_scope() -> None:
+    """Literal paths win over parameters (/budgets/export is not /budgets/{budget_id})."""
+    for (method, path), scope in ENDPOINT_SCOPES.items():
+        assert scope is None or scope in SCOPES, (method, path)
+        concrete = re.sub(r"\{[^/]+\}", NOBODY, path)
+        assert required_scope(method, concrete) == (True, scope), (method, path)
+
+
+def test_finance_and_profile_scopes_narrow_tokens(aw: AccessWorld) -> None:
+    def token(who: str, scopes: list[str]) -> dict[str, str]:
+        made = aw.client.post(
+            f"{V1}/tokens", json={"name": "s", "scopes": scopes}, headers=aw.headers(who)
+        )
+        assert made.status_code == 201, made.text
+        return {"Authorization": f"Bearer {made.json()['access_token']}"}
+
+    budget = f"{V1}/budgets/{aw.budgets['RD-2026']}"
+    with aw.undone():
+        reader = token("finance", ["budgets:read"])
+        assert aw.client.get(budget, headers=reader).status_code == 200
+        refused = aw.client.patch(budget, json={"name": "x"}, headers=reader)
+        assert (refused.status_code, refused.json()["required"]) == (403, "budgets:manage")
+        claims = token("claimant", ["claims:read", "claims:write"])
+        for method, path in (("GET", "/me/totp"), ("POST", "/me/password")):
+            refused = aw.client.request(method, V1 + path, json={}, headers=claims)
+            assert (refused.status_code, refused.json()["required"]) == (403, "profile")
+        profile = token("claimant", ["profile"])
+        assert aw.client.get(f"{V1}/me/totp", headers=profile).status_code == 200
+        assert aw.client.get(f"{V1}/vouchers", headers=profile).status_code == 403
