@@ -56,8 +56,8 @@ class AccessWorld:
 
 
 def extend(world: World, session: Any) -> None:
-    """Add the roles build_world lacks: auditor, budget owner (RD subtree), integrator,
-    a finance reviewer scoped to SALES, and a cashier for the whole company."""
+    """Add the roles build_world lacks: auditor, budget owner (RD subtree), integrator, a
+    finance reviewer and a cashier scoped to SALES."""
     company, depts = world.company, world.departments
     boss = world["boss"].employee
     world.people["auditor"] = make_person(
@@ -78,6 +78,14 @@ def extend(world: World, session: Any) -> None:
         department=depts["FIN"],
         manager=boss,
         scoped_roles=(("finance", DataScope.DEPARTMENT.value, depts["SALES"].id),),
+    )
+    world.people["sales_cashier"] = make_person(
+        session,
+        company,
+        f"scash-{company.code}",
+        department=depts["FIN"],
+        manager=boss,
+        scoped_roles=(("cashier", DataScope.DEPARTMENT.value, depts["SALES"].id),),
     )
     world.people["integrator"] = make_person(
         session,
