@@ -16,6 +16,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection
 
+from baoxiao.identity.passwords import hash_password
 from baoxiao.identity.permissions import Right, rights_of
 from baoxiao.kernel.db import Database
 from baoxiao.models.identity import DataScope
@@ -24,6 +25,7 @@ from tests.support.invoice_samples import receipt_image
 
 LINE = {"category_code": "TAXI", "expense_date": "2026-11-01", "amount": "50.00"}
 PNG = receipt_image("PNG")
+PASSWORD = "matrix-Pa55word!"  # everyone's, for the endpoints that ask for it again
 
 
 @dataclass
@@ -36,6 +38,8 @@ class AccessWorld:
     attachments: dict[str, str] = field(default_factory=dict)
     task_id: str = ""
     task_holder: str = "manager"
+    budgets: dict[str, str] = field(default_factory=dict)  # by code
+    advance: dict[str, Any] = field(default_factory=dict)  # the claimant's
 
     def headers(self, who: str) -> dict[str, str]:
         return self.world[who].headers
@@ -52,8 +56,8 @@ class AccessWorld:
 
 
 def extend(world: World, session: Any) -> None:
-    """Add the roles build_world lacks: auditor, budget owner (RD subtree), integrator,
-    a finance reviewer scoped to SALES, and a cashier for the whole company."""
+    """Add the roles build_world lacks: auditor, budget owner (RD subtree), integrator, a
+    finance reviewer and a cashier scoped to SALES."""
     company, depts = world.company, world.departments
     boss = world["boss"].employee
     world.people["auditor"] = make_person(
@@ -75,6 +79,14 @@ def extend(world: World, session: Any) -> None:
         manager=boss,
         scoped_roles=(("finance", DataScope.DEPARTMENT.value, depts["SALES"].id),),
     )
+    world.people["sales_cashier"] = make_person(
+        session,
+        company,
+        f"scash-{company.code}",
+        department=depts["FIN"],
+        manager=boss,
+        scoped_roles=(("cashier", DataScope.DEPARTMENT.value, depts["SALES"].id),),
+    )
     world.people["integrator"] = make_person(
         session,
         company,
@@ -83,6 +95,9 @@ def extend(world: World, session: Any) -> None:
         employee=False,
         roles=("integrator",),
     )
+    password_hash = hash_password(PASSWORD)
+    for person in world.people.values():
+        person.user.password_hash = password_hash
 
 
 def build(db: Database, client: TestClient) -> AccessWorld:
@@ -153,6 +168,15 @@ def holds(world: World, who: str, right: Right) -> bool:
     """Does `who` hold `right` as a company function in their own company?"""
     user = world[who].user
     return any(right in rights_of(g.role) and g.scope in ("company", "all") for g in user.roles)
+
+
+def holds_in(world: World, who: str, right: Right, company_id: str) -> bool:
+    """Does `who` hold `right` as a company function in that company?"""
+    return any(
+        right in rights_of(g.role)
+        and (g.scope == DataScope.ALL or (g.scope == "company" and str(g.company_id) == company_id))
+        for g in world[who].user.roles
+    )
 
 
 def owner_of(world: World, claim: dict[str, Any]) -> str:

@@ -9,6 +9,7 @@ is rolled back, so one world serves the whole module.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -19,20 +20,48 @@ from sqlalchemy import Engine
 
 from baoxiao.app import create_app
 from baoxiao.identity.permissions import Right
+from baoxiao.identity.scopes import ENDPOINT_SCOPES, SCOPES, required_scope
 from baoxiao.settings import Settings
-from tests.api.access_world import AccessWorld, build, holds, may_see, owner_of, right_reaches
+from tests.api.access_finance import (
+    FINANCE_RULES,
+    account_body,
+    advances_seen,
+    build_finance,
+    expected_advance,
+    expected_budget,
+    expected_budget_list,
+    expected_employee,
+)
+from tests.api.access_world import (
+    PASSWORD,
+    AccessWorld,
+    build,
+    holds,
+    holds_in,
+    may_see,
+    owner_of,
+    right_reaches,
+)
 from tests.support.db import rolled_back_database
 
 V1 = "/api/v1"
 NOBODY = "00000000-0000-7000-8000-000000000000"
 DENIED = {403, 404}
 
+
+class Params(dict[str, str]):
+    """A rule argument sent as the query string rather than a JSON body."""
+
+
+RAW = b"not a spreadsheet"  # a rule argument sent as the raw request body
+
 # (method, path) -> (rule, argument). Rules:
 #   public       no caller needed              signed_in  any caller
 #   read         a claim: 200 if visible       owner      claim writes: the claimant only
 #   visible      claim writes for any reader   pay        a cashier whose scope reaches it
 #   right R      a company function right      task       the task's assignee
-#   self         the caller's own things (tokens, delegations)
+#   self         the caller's own things (tokens, delegations, password, two-factor)
+# and the finance kinds of access_finance.py (budget, budget_list, advance, employee).
 RULES: dict[tuple[str, str], tuple[Any, ...]] = {
     ("POST", "/auth/token"): ("public", None),
     ("GET", "/me"): ("signed_in", None),
@@ -150,6 +179,53 @@ RULES: dict[tuple[str, str], tuple[Any, ...]] = {
     ),
     ("GET", "/service-users/{user_id}/tokens"): ("right", Right.SERVICE_ACCOUNTS),
     ("DELETE", "/service-users/{user_id}/tokens/{token_id}"): ("right", Right.SERVICE_ACCOUNTS),
+    ("GET", "/claims/{claim_id}/budget"): ("read", None),
+    ("GET", "/claims/{claim_id}/offsets"): ("read", None),
+    ("PUT", "/claims/{claim_id}/offsets"): ("owner", {"offsets": []}),
+    ("POST", "/advances"): ("signed_in", None),
+    ("POST", "/payments/{payment_id}/resend"): ("right", Right.CLAIM_PAY),
+    ("POST", "/payments/{payment_id}/query"): ("right", Right.CLAIM_PAY),
+    ("POST", "/payment-batches"): ("right", Right.PAYMENT_BATCH, {"claim_ids": [NOBODY]}),
+    ("GET", "/payment-batches"): ("right", Right.PAYMENT_BATCH),
+    ("GET", "/payment-batches/{batch_id}"): ("right", Right.PAYMENT_BATCH),
+    ("GET", "/payment-batches/{batch_id}/bank-file"): ("right", Right.PAYMENT_BATCH),
+    ("POST", "/payment-batches/{batch_id}/results"): (
+        "right",
+        Right.PAYMENT_BATCH,
+        {"results": [{"reference": "P-1", "status": "succeeded"}]},
+    ),
+    ("POST", "/budgets"): (
+        "right",
+        Right.BUDGET_MANAGE,
+        {"code": "X", "name": "x", "period_kind": "month", "period": "2026-01", "amount": "1"},
+    ),
+    ("GET", "/budgets/export"): ("right", Right.BUDGET_VIEW),
+    ("POST", "/budgets/import"): ("right", Right.BUDGET_MANAGE, RAW),
+    ("GET", "/vouchers"): ("right", Right.VOUCHER_EXPORT),
+    ("GET", "/vouchers/export"): ("right", Right.VOUCHER_EXPORT, Params(format="kingdee")),
+    ("GET", "/account-mappings"): ("right", Right.VOUCHER_EXPORT),
+    ("PUT", "/account-mappings"): (
+        "right",
+        Right.VOUCHER_EXPORT,
+        {"key": "bank", "account": "1002"},
+    ),
+    ("GET", "/identity-providers"): ("right", Right.ORG_ADMIN),
+    ("POST", "/identity-providers"): (
+        "right",
+        Right.ORG_ADMIN,
+        {"key": "corp", "display_name": "Corp", "issuer": "https://idp.example", "client_id": "c"},
+    ),
+    ("GET", "/identity-providers/{provider_id}"): ("right", Right.ORG_ADMIN),
+    ("PATCH", "/identity-providers/{provider_id}"): ("right", Right.ORG_ADMIN, {"jit": False}),
+    ("DELETE", "/identity-providers/{provider_id}"): ("right", Right.ORG_ADMIN),
+    ("POST", "/identity-providers/{provider_id}/test"): ("right", Right.ORG_ADMIN),
+    ("POST", "/me/password"): ("self", None),
+    ("GET", "/me/totp"): ("self", None),
+    ("POST", "/me/totp"): ("self", None),
+    ("POST", "/me/totp/confirm"): ("self", None),
+    ("POST", "/me/totp/disable"): ("self", None),
+    ("POST", "/me/totp/recovery-codes"): ("self", None),
+    **FINANCE_RULES,
 }
 ACTORS = [
     "claimant",
@@ -163,6 +239,7 @@ ACTORS = [
     "auditor",
     "budget_owner",
     "sales_finance",
+    "sales_cashier",
     "integrator",
     "foreigner",
     "foreign_finance",
@@ -178,6 +255,7 @@ TEAMMATE = {
     "finance": "cashier",
     "cashier": "finance",
     "sales_finance": "finance",
+    "sales_cashier": "finance",
     "boss": "admin",
     "admin": "boss",
     "auditor": "boss",
@@ -193,7 +271,9 @@ def aw(db_engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         rolled_back_database(db_engine) as database,
         TestClient(create_app(settings, database)) as client,
     ):
-        yield build(database, client)
+        aw = build(database, client)
+        build_finance(aw)
+        yield aw
 
 
 def _target(aw: AccessWorld, who: str, relation: str) -> str | None:
@@ -232,6 +312,11 @@ def _call(
         delegation_id=NOBODY,
         assignment_id=NOBODY,
         user_id=NOBODY,
+        budget_id=aw.budgets.get("RD-2026", NOBODY),
+        advance_id=aw.advance.get("id", NOBODY),
+        employee_id=str(aw.world[owner].employee.id) if owner else NOBODY,  # type: ignore[union-attr]
+        batch_id=NOBODY,
+        provider_id=NOBODY,
     )
     kwargs: dict[str, Any] = {"headers": aw.headers(who)}
     if arg == "upload":
@@ -242,6 +327,12 @@ def _call(
         kwargs["json"] = {"to_employee_id": str(aw.world["peer"].employee.id)}  # type: ignore[union-attr]
     elif arg == "add_signer":
         kwargs["json"] = {"employee_id": str(aw.world["boss"].employee.id)}  # type: ignore[union-attr]
+    elif arg == "account":
+        kwargs["json"] = account_body(99, PASSWORD)
+    elif isinstance(arg, Params):
+        kwargs["params"] = dict(arg)
+    elif isinstance(arg, bytes):
+        kwargs["content"] = arg
     elif isinstance(arg, dict):
         kwargs["json"] = arg
     with aw.undone():
@@ -368,3 +459,111 @@ def test_oracle_is_not_trivial(aw: AccessWorld) -> None:
             counts[may_see(aw, who, claim)] += 1
     assert counts[True] > 20 and counts[False] > 50
     assert uuid.UUID(aw.task_id)
+
+
+# ---- finance (access_finance.py) ----------------------------------------------------------------
+
+
+def _rules(kind: str) -> list[tuple[str, str]]:
+    return sorted(k for k, (rule, *_a) in RULES.items() if rule == kind)
+
+
+@pytest.mark.parametrize("endpoint", _rules("budget"), ids=lambda e: f"{e[0]} {e[1]}")
+def test_budget_endpoints_by_role(aw: AccessWorld, endpoint: tuple[str, str]) -> None:
+    """The owned budget of company A: 200 with the right (or, to read, as its owner), else 404."""
+    method, path = endpoint
+    _rule, right, *body = RULES[endpoint]
+    got = {who: _request(aw, method, path, who, None, body[0] if body else None) for who in ACTORS}
+    want = {who: 200 if expected_budget(aw, who, right) else 404 for who in ACTORS}
+    assert got == want
+
+
+def test_budget_list_by_role(aw: AccessWorld) -> None:
+    for who in ACTORS:
+        status, payload = _call(aw, "GET", "/budgets", who, None, None)
+        assert status == 200, who
+        assert {b["id"] for b in payload} == expected_budget_list(aw, who), who
+
+
+@pytest.mark.parametrize("endpoint", _rules("advance"), ids=lambda e: f"{e[0]} {e[1]}")
+def test_advance_endpoints_by_role(aw: AccessWorld, endpoint: tuple[str, str]) -> None:
+    method, path = endpoint
+    _rule, right, *body = RULES[endpoint]
+    wrong = []
+    for who in ACTORS:
+        status = _request(aw, method, path, who, None, body[0] if body else None)
+        expected = expected_advance(aw, who, right)
+        ok = (
+            (status >= 400 and status not in DENIED | {401})
+            if expected is None
+            else (status in expected)
+        )
+        if not ok:
+            wrong.append((who, status, expected))
+    assert wrong == [], wrong
+
+
+@pytest.mark.parametrize("endpoint", _rules("employee"), ids=lambda e: f"{e[0]} {e[1]}")
+def test_employee_endpoints_by_role_and_relation(
+    aw: AccessWorld, endpoint: tuple[str, str]
+) -> None:
+    """Bank accounts (masked unless bank_account:reveal) and advances, per relation."""
+    method, path = endpoint
+    kind = RULES[endpoint][1]
+    wrong: list[tuple[str, str, int, object]] = []
+    for who in ACTORS:
+        for relation in RELATIONS:
+            owner = _target(aw, who, relation)
+            if owner is None or aw.world[owner].employee is None:
+                continue
+            arg = "account" if kind == "bank_write" else None
+            status, body = _call(aw, method, path, who, owner, arg)
+            if kind == "advances":
+                seen = advances_seen(aw, who, owner)
+                same = str(aw.world[who].user.company_id) == str(aw.world[owner].user.company_id)
+                ok = (status == 200 and {a["id"] for a in body["advances"]} == seen) or (
+                    status == 404 and not seen and not same
+                )
+                expected: object = seen
+            elif expected_employee(aw, kind, who, owner):
+                company = str(aw.world[owner].user.company_id)
+                reveal = holds_in(aw.world, who, Right.BANK_ACCOUNT_REVEAL, company)
+                ok = status == 200 and body["masked"] is (not reveal)
+                expected = {"status": 200, "masked": not reveal}
+            else:
+                ok = status in DENIED
+                expected = DENIED
+            if not ok:
+                wrong.append((who, relation, status, expected))
+    assert wrong == [], wrong
+
+
+def test_every_endpoint_resolves_to_its_own_scope() -> None:
+    """Literal paths win over parameters (/budgets/export is not /budgets/{budget_id})."""
+    for (method, path), scope in ENDPOINT_SCOPES.items():
+        assert scope is None or scope in SCOPES, (method, path)
+        concrete = re.sub(r"\{[^/]+\}", NOBODY, path)
+        assert required_scope(method, concrete) == (True, scope), (method, path)
+
+
+def test_finance_and_profile_scopes_narrow_tokens(aw: AccessWorld) -> None:
+    def token(who: str, scopes: list[str]) -> dict[str, str]:
+        made = aw.client.post(
+            f"{V1}/tokens", json={"name": "s", "scopes": scopes}, headers=aw.headers(who)
+        )
+        assert made.status_code == 201, made.text
+        return {"Authorization": f"Bearer {made.json()['access_token']}"}
+
+    budget = f"{V1}/budgets/{aw.budgets['RD-2026']}"
+    with aw.undone():
+        reader = token("finance", ["budgets:read"])
+        assert aw.client.get(budget, headers=reader).status_code == 200
+        refused = aw.client.patch(budget, json={"name": "x"}, headers=reader)
+        assert (refused.status_code, refused.json()["required"]) == (403, "budgets:manage")
+        claims = token("claimant", ["claims:read", "claims:write"])
+        for method, path in (("GET", "/me/totp"), ("POST", "/me/password")):
+            refused = aw.client.request(method, V1 + path, json={}, headers=claims)
+            assert (refused.status_code, refused.json()["required"]) == (403, "profile")
+        profile = token("claimant", ["profile"])
+        assert aw.client.get(f"{V1}/me/totp", headers=profile).status_code == 200
+        assert aw.client.get(f"{V1}/vouchers", headers=profile).status_code == 403

@@ -7,7 +7,7 @@ import uuid
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import false, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -243,7 +243,9 @@ def list_budgets(
     """Budgets of the caller's company (all for viewers, their own for budget owners)."""
     stmt = select(Budget).where(Budget.company_id == principal.company_id)
     if not permissions.has_right(principal, Right.BUDGET_VIEW, principal.company_id):
-        stmt = stmt.where(Budget.owner_id == principal.employee_id)
+        # A service user has no employee: `owner_id == None` would list the unowned budgets.
+        owner = principal.employee_id
+        stmt = stmt.where(Budget.owner_id == owner) if owner is not None else stmt.where(false())
     if period_on is not None:
         stmt = stmt.where(Budget.period_start <= period_on, Budget.period_end > period_on)
     return list(session.scalars(stmt.order_by(Budget.period_start, Budget.code)))

@@ -283,3 +283,28 @@ def require_payer(session: Session, principal: Principal, claim: Claim) -> None:
     )
     if approved_it:
         raise PayerWasApprover()
+
+
+def right_reaches_employee(
+    session: Session, principal: Principal, right: Right, employee: Employee
+) -> bool:
+    """Does a grant of a data-scoped right reach this employee (as it would their claims)?"""
+    for grant in _function_grants(principal, right):
+        if grant.scope == DataScope.ALL:
+            return True
+        if grant.company_id != employee.company_id:
+            continue
+        if grant.scope == DataScope.COMPANY:
+            return True
+        if grant.scope == DataScope.SELF and employee.id == principal.employee_id:
+            return True
+        if grant.scope == DataScope.DEPARTMENT and employee.department_id is not None:
+            roots = select(Department.id).where(Department.id == grant.department_id)
+            tree = department_subtree(roots, "employee_reach")
+            if session.scalar(
+                select(
+                    exists().where(Department.id.in_(tree), Department.id == employee.department_id)
+                )
+            ):
+                return True
+    return False

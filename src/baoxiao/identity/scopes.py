@@ -14,16 +14,33 @@ import re
 from collections.abc import Mapping
 
 SCOPES: Mapping[str, str] = {
-    "claims:read": "read claims, their lines, attachments, history, route and payments",
-    "claims:write": "create, edit, submit, withdraw and cancel one's claims; comment, urge",
+    "claims:read": (
+        "read claims, their lines, attachments, history, route, payments, budget hits and"
+        " offsets; advances (an advance is a claim of type advance)"
+    ),
+    "claims:write": (
+        "create, edit, submit, withdraw and cancel one's claims; comment, urge; request"
+        " advances and offset them against a claim"
+    ),
     "approvals:act": "list approval tasks and decide them; manage one's delegations",
     "approvals:admin": "approval flows, simulation and reassignment of tasks",
-    "payments:write": "pay claims and record bank results",
+    "payments:read": "list payment batches and read a batch with its (masked) payments",
+    "payments:write": (
+        "pay claims, build payment batches, export bank files, record bank results, resend"
+        " and query payments, record advance repayments"
+    ),
+    "budgets:read": "budgets, their positions, ledgers and the Excel export",
+    "budgets:manage": "create, change, adjust and import budgets",
+    "vouchers:export": "accounting vouchers, their Kingdee/Yonyou export and GL account mappings",
+    "profile": (
+        "one's own password, two-factor sign-in (TOTP) and payee bank account (others'"
+        " bank accounts only as the roles allow)"
+    ),
     "org:read": "the company, departments, employees, categories, currencies, rates",
     "policies:manage": "expense standards: drafts, dry runs, publishing",
     "invoices:manage": "the invoice registry",
     "integrations:admin": "connectors, deliveries, replay, the sync monitor, service users",
-    "users:admin": "role assignments, deactivation and identity settings",
+    "users:admin": "role assignments, deactivation, identity settings and sign-in providers (SSO)",
     "audit:read": "the audit trail",
     "scim": "the SCIM 2.0 provisioning API (/scim/v2)",
 }
@@ -33,6 +50,14 @@ V1 = "/api/v1"
 ENDPOINT_SCOPES: Mapping[tuple[str, str], str | None] = {
     ("POST", f"{V1}/auth/token"): None,
     ("GET", f"{V1}/me"): None,
+    # One's own credentials: a token needs "profile", so a leaked claims token cannot
+    # change the password or switch off two-factor sign-in.
+    ("POST", f"{V1}/me/password"): "profile",
+    ("GET", f"{V1}/me/totp"): "profile",
+    ("POST", f"{V1}/me/totp"): "profile",
+    ("POST", f"{V1}/me/totp/confirm"): "profile",
+    ("POST", f"{V1}/me/totp/disable"): "profile",
+    ("POST", f"{V1}/me/totp/recovery-codes"): "profile",
     # Managing tokens needs no scope, but a scoped token only creates narrower ones.
     ("POST", f"{V1}/tokens"): None,
     ("GET", f"{V1}/tokens"): None,
@@ -79,6 +104,36 @@ ENDPOINT_SCOPES: Mapping[tuple[str, str], str | None] = {
     ("GET", f"{V1}/claims/{{claim_id}}/payments"): "claims:read",
     ("POST", f"{V1}/payments/{{payment_id}}/succeed"): "payments:write",
     ("POST", f"{V1}/payments/{{payment_id}}/fail"): "payments:write",
+    ("GET", f"{V1}/claims/{{claim_id}}/budget"): "claims:read",
+    ("GET", f"{V1}/claims/{{claim_id}}/offsets"): "claims:read",
+    ("PUT", f"{V1}/claims/{{claim_id}}/offsets"): "claims:write",
+    # Advances are claims of type advance (payments/advances_api.py).
+    ("POST", f"{V1}/advances"): "claims:write",
+    ("GET", f"{V1}/advances/{{advance_id}}"): "claims:read",
+    ("GET", f"{V1}/employees/{{employee_id}}/advances"): "claims:read",
+    ("POST", f"{V1}/advances/{{advance_id}}/repayments"): "payments:write",
+    ("POST", f"{V1}/payments/{{payment_id}}/resend"): "payments:write",
+    ("POST", f"{V1}/payments/{{payment_id}}/query"): "payments:write",
+    ("POST", f"{V1}/payment-batches"): "payments:write",
+    ("GET", f"{V1}/payment-batches"): "payments:read",
+    ("GET", f"{V1}/payment-batches/{{batch_id}}"): "payments:read",
+    # The bank file carries the full account numbers and marks the batch exported.
+    ("GET", f"{V1}/payment-batches/{{batch_id}}/bank-file"): "payments:write",
+    ("POST", f"{V1}/payment-batches/{{batch_id}}/results"): "payments:write",
+    ("GET", f"{V1}/employees/{{employee_id}}/bank-account"): "profile",
+    ("PUT", f"{V1}/employees/{{employee_id}}/bank-account"): "profile",
+    ("POST", f"{V1}/budgets"): "budgets:manage",
+    ("GET", f"{V1}/budgets"): "budgets:read",
+    ("GET", f"{V1}/budgets/export"): "budgets:read",
+    ("POST", f"{V1}/budgets/import"): "budgets:manage",
+    ("GET", f"{V1}/budgets/{{budget_id}}"): "budgets:read",
+    ("PATCH", f"{V1}/budgets/{{budget_id}}"): "budgets:manage",
+    ("POST", f"{V1}/budgets/{{budget_id}}/adjustments"): "budgets:manage",
+    ("GET", f"{V1}/budgets/{{budget_id}}/entries"): "budgets:read",
+    ("GET", f"{V1}/vouchers"): "vouchers:export",
+    ("GET", f"{V1}/vouchers/export"): "vouchers:export",
+    ("GET", f"{V1}/account-mappings"): "vouchers:export",
+    ("PUT", f"{V1}/account-mappings"): "vouchers:export",
     ("GET", f"{V1}/policy-standards"): "policies:manage",
     ("POST", f"{V1}/policy-standards"): "policies:manage",
     ("GET", f"{V1}/policy-standards/current"): "org:read",
@@ -117,6 +172,12 @@ ENDPOINT_SCOPES: Mapping[tuple[str, str], str | None] = {
     ("POST", f"{V1}/users/{{user_id}}/deactivate"): "users:admin",
     ("GET", f"{V1}/identity-settings"): "users:admin",
     ("PUT", f"{V1}/identity-settings"): "users:admin",
+    ("GET", f"{V1}/identity-providers"): "users:admin",
+    ("POST", f"{V1}/identity-providers"): "users:admin",
+    ("GET", f"{V1}/identity-providers/{{provider_id}}"): "users:admin",
+    ("PATCH", f"{V1}/identity-providers/{{provider_id}}"): "users:admin",
+    ("DELETE", f"{V1}/identity-providers/{{provider_id}}"): "users:admin",
+    ("POST", f"{V1}/identity-providers/{{provider_id}}/test"): "users:admin",
     ("GET", f"{V1}/service-users"): "integrations:admin",
     ("POST", f"{V1}/service-users"): "integrations:admin",
     ("POST", f"{V1}/service-users/{{user_id}}/tokens"): "integrations:admin",

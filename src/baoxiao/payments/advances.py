@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from baoxiao.audit.service import record as audit
@@ -91,29 +91,37 @@ def request(
     return advance
 
 
-def _may_see(principal: Principal, employee_id: uuid.UUID, company_id: uuid.UUID) -> bool:
-    return employee_id == principal.employee_id or permissions.has_right(
-        principal, Right.CLAIM_VIEW_ALL, company_id
+def _visible(principal: Principal) -> Select[Advance]:
+    """Advances whose claim the principal may see: the data scopes of claims apply to them."""
+    return (
+        select(Advance)
+        .join(Claim, Claim.id == Advance.claim_id)
+        .where(permissions.claim_visibility(principal))
     )
 
 
 def get(session: Session, principal: Principal, advance_id: uuid.UUID) -> Advance:
-    advance = session.get(Advance, advance_id)
-    if advance is None or not _may_see(principal, advance.employee_id, advance.company_id):
+    advance = session.scalars(_visible(principal).where(Advance.id == advance_id)).first()
+    if advance is None:
         raise AdvanceNotFound()
     return advance
 
 
 def of_employee(session: Session, principal: Principal, employee_id: uuid.UUID) -> list[Advance]:
-    """An employee's advances (for themselves and finance)."""
+    """The employee's advances the caller may see (all of them for the employee themselves)."""
     employee = session.get(Employee, employee_id)
-    if employee is None or not _may_see(principal, employee.id, employee.company_id):
+    if employee is None:
         raise AdvanceNotFound()
-    return list(
+    rows = list(
         session.scalars(
-            select(Advance).where(Advance.employee_id == employee.id).order_by(Advance.created_at)
+            _visible(principal)
+            .where(Advance.employee_id == employee.id)
+            .order_by(Advance.created_at)
         )
     )
+    if not rows and employee.company_id != principal.company_id:
+        raise AdvanceNotFound()  # another company's employee: existence does not leak
+    return rows
 
 
 def set_offsets(
@@ -175,10 +183,12 @@ def repay(
     reference: str | None,
 ) -> AdvanceRepayment:
     """Finance records money paid back; what nothing offsets can be repaid, and no more."""
-    advance = session.get(Advance, advance_id)
-    if advance is None:
-        raise AdvanceNotFound()
-    permissions.require_right(principal, Right.CLAIM_PAY, advance.company_id)
+    seen = get(session, principal, advance_id)  # 404 unless its claim is visible
+    borrowed = session.get(Claim, seen.claim_id)
+    assert borrowed is not None
+    # A cashier whose data scope reaches the advance, and never the borrower themselves.
+    permissions.require_not_claimant(principal, borrowed)
+    permissions.require_right_on_claim(session, principal, Right.CLAIM_PAY, borrowed)
     advance = offsets.lock(session, advance_id)
     assert advance is not None
     if advance.status != AdvanceStatus.OPEN:

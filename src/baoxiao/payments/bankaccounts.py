@@ -52,7 +52,8 @@ def _employee(session: Session, principal: Principal, employee_id: uuid.UUID) ->
     employee = session.get(Employee, employee_id)
     if employee is None or not (
         employee.id == principal.employee_id
-        or permissions.has_right(principal, Right.CLAIM_PAY, employee.company_id)
+        # A cashier whose data scope reaches the employee, as it would their claims.
+        or permissions.right_reaches_employee(session, principal, Right.CLAIM_PAY, employee)
         or permissions.has_right(principal, Right.ORG_ADMIN, employee.company_id)
     ):
         raise BankAccountNotFound()
