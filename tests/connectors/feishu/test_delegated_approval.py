@@ -82,6 +82,12 @@ def test_baoxiao_approve_of_a_delegated_claim_gets_409(feishu_mode: Env) -> None
         body = r.json()
         assert body["code"] == "approval_delegated", body
         assert "Feishu" in r.text
+    r = env.http.post(
+        f"/api/v1/approval-tasks/{old_task}/reassign",
+        headers=env.headers("admin"),
+        json={"to_employee_id": str(env.world["boss"].employee.id)},
+    )
+    assert r.status_code == 409 and r.json()["code"] == "approval_delegated", r.text
     assert env.claim_status(claim_id) == "approving"
 
 
