@@ -101,3 +101,11 @@ class DelegationInvalid(ValidationFailed):
 class DelegationNotFound(NotFound):
     code = "delegation_not_found"
     message = Msg("Delegation not found.", "未找到该委托。")
+
+
+class ApprovalDelegated(Conflict):
+    code = "approval_delegated"
+    message = Msg(
+        "This claim's approval runs in {system}: it cannot be decided in Baoxiao.",
+        "该报销单在{system}中审批,不能在本系统内审批。",
+    )

@@ -21,7 +21,7 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from baoxiao.approvals import runtime
+from baoxiao.approvals import delegation, runtime
 from baoxiao.approvals.engine import ADMIN
 from baoxiao.approvals.errors import InvalidAssignee, TaskAlreadyDecided, TaskNotFound
 from baoxiao.approvals.orgdb import DbOrgView
@@ -78,6 +78,7 @@ def reassign(
     ):
         raise TaskNotFound()
     permissions.require_not_claimant(principal, claim)  # nobody steers their own claim
+    delegation.require_not_delegated(runtime.instance_of(session, claim), claim)
     if task.status not in OPEN:
         raise TaskAlreadyDecided(current_status=task.status)
     person = session.get(Employee, to_employee_id)

@@ -17,7 +17,7 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from baoxiao.approvals import engine, facts, runtime
+from baoxiao.approvals import delegation, engine, facts, runtime
 from baoxiao.approvals.default_flow import DEFAULT_FLOW
 from baoxiao.approvals.definition import FlowDefinition, parse
 from baoxiao.approvals.errors import (
@@ -105,6 +105,10 @@ def flow_info(chosen: ChosenFlow) -> dict[str, Any]:
 def start_route(session: Session, claim: Claim, *, actor: str) -> None:
     """Resolve and pin this round's route, create its tasks, and open the first step."""
     round_no = runtime.current_round(session, claim) + 1
+    delegate = delegation.delegate_of(session, claim.company_id)
+    if delegate is not None:
+        delegation.start(session, claim, round_no, delegate, actor=actor)
+        return
     claim_facts = facts.facts_for(session, claim)
     chosen = choose_flow(session, claim, claim_facts)
     org = DbOrgView(session, claim.company_id)
@@ -179,13 +183,14 @@ def anyone_acted(session: Session, claim: Claim, tasks: list[ApprovalTask] | Non
     return any(t.decided_at is not None for t in tasks)
 
 
-def close_open_tasks(session: Session, claim: Claim) -> None:
+def close_open_tasks(session: Session, claim: Claim, *, outcome: str = "closed") -> None:
+    """Cancel the round's open tasks and finish its running (or delegated) instance."""
     for task in runtime.round_tasks(session, claim):
         if task.status in OPEN:
             task.status = TaskStatus.CANCELLED
     instance = runtime.instance_of(session, claim)
-    if instance is not None and instance.status == "running":
-        instance.status, instance.finished_at = "closed", utcnow()
+    if instance is not None and instance.status in ("running", delegation.DELEGATED):
+        instance.status, instance.finished_at = outcome, utcnow()
 
 
 def open_task_for(
@@ -233,6 +238,7 @@ def load_for_action(
     if task.kind != TaskKind.APPROVE or not permissions.can_act_on_task(principal, task):
         raise TaskNotFound()
     permissions.require_not_claimant(principal, claim)
+    delegation.require_not_delegated(runtime.instance_of(session, claim), claim)
     if task.status != TaskStatus.PENDING:
         if task.status == TaskStatus.WAITING:
             raise TaskNotActive()

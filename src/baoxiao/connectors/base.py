@@ -153,6 +153,15 @@ class Connector(ABC):
             if info.annotation in (SecretStr, SecretStr | None)
         )
 
+    @classmethod
+    def runs_approval(cls, config: dict[str, Any]) -> bool:
+        """Does an instance with this (non-secret) config run the approval itself?
+
+        True hands a claim's whole approval to the outside system: Baoxiao creates no
+        approval tasks and only follows the decision the connector reports back.
+        """
+        return False
+
     @abstractmethod
     def handle(self, ctx: ConnectorContext, event: EventEnvelope) -> DeliveryResult:
         """Deliver one event; raise ConnectorError when it did not arrive."""

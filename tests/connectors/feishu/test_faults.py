@@ -100,8 +100,13 @@ def test_duplicates_and_reversed_order_are_harmless(feishu_mode: Env) -> None:
     env.wait_status(claim_id, "approved")
     env.sim.wait_for(lambda: env.sim.get("/pushes")["pending"] == 0, 20, "all pushes")
     assert _approvals(env, claim_id) == 1
-    statuses = [s for t, s, _r in inbox(env) if t == "feishu.approval_instance"]
-    assert len(statuses) == 2  # each event id stored once although pushed twice
+
+    # "pending" counts queued pushes, not one in flight: wait until the last one is stored.
+    def instance_messages() -> list[str]:
+        return [s for t, s, _r in inbox(env) if t == "feishu.approval_instance"]
+
+    env.sim.wait_for(lambda: len(instance_messages()) >= 2, 10, "both instance events stored")
+    assert len(instance_messages()) == 2  # each event id stored once although pushed twice
 
 
 def test_bad_signature_and_bad_token_are_rejected(feishu_mode: Env) -> None:

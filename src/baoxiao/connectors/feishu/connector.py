@@ -51,6 +51,11 @@ class FeishuConnector(Connector):
     title = "Feishu / Lark"
     config_schema = FeishuConfig
 
+    @classmethod
+    def runs_approval(cls, config: dict[str, Any]) -> bool:
+        """Mode "feishu" (the default): Feishu's approval v4 decides, not Baoxiao."""
+        return bool(config.get("mode", FeishuConfig.model_fields["mode"].default) == "feishu")
+
     def __init__(self) -> None:
         self._clients: dict[tuple[uuid.UUID, str], FeishuClient] = {}
         self._prepared: set[tuple[uuid.UUID, str]] = set()

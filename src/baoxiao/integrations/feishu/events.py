@@ -37,6 +37,13 @@ ACTIONS = {
     "DELETED": ClaimAction.WITHDRAW,
 }
 
+OUTCOMES = {  # how the claim's approval instance ends
+    "APPROVED": "approved",
+    "REJECTED": "rejected",
+    "CANCELED": "withdrawn",
+    "DELETED": "withdrawn",
+}
+
 
 def fetch_instance(
     box: SecretBox | None, instance: ConnectorInstance, code: str
@@ -100,7 +107,7 @@ def instance_event(
         return InboxStatus.APPLIED, f"instance {code} is {status}"
     if claim.status not in OPEN:
         return InboxStatus.IGNORED, f"claim already {claim.status}; Feishu says {status}"
-    approvals.close_open_tasks(session, claim)
+    approvals.close_open_tasks(session, claim, outcome=OUTCOMES[status])
     lifecycle.apply(
         session,
         claim,
