@@ -243,6 +243,8 @@ def list_budgets(
     """Budgets of the caller's company (all for viewers, their own for budget owners)."""
     stmt = select(Budget).where(Budget.company_id == principal.company_id)
     if not permissions.has_right(principal, Right.BUDGET_VIEW, principal.company_id):
+        if principal.employee_id is None:
+            return []  # owner_id == None would match every budget without an owner
         stmt = stmt.where(Budget.owner_id == principal.employee_id)
     if period_on is not None:
         stmt = stmt.where(Budget.period_start <= period_on, Budget.period_end > period_on)
