@@ -17,7 +17,7 @@ from baoxiao.kernel.db import Database
 from baoxiao.models import User
 from baoxiao.payments.bankfiles import CSV_HEADER, ICBC_HEADER
 from baoxiao.payments.voucher_export import KINGDEE_HEADER, YONYOU_HEADER
-from tests.support.factories import World
+from tests.support.factories import World, make_person
 from tests.support.finance import create_budget
 from tests.web.conftest import Browser
 from tests.web.test_claim_pages import new_claim, task_ids
@@ -176,7 +176,7 @@ def test_vouchers_are_listed_and_exported_for_finance_only(browser_for: Open) ->
 
 
 def test_the_budget_position_shows_in_the_inbox_on_the_claim_and_on_the_dashboard(
-    browser_for: Open, world: World
+    browser_for: Open, world: World, db: Database
 ) -> None:
     this_year = str(date.today().year)
     finance = browser_for("finance")
@@ -204,6 +204,12 @@ def test_the_budget_position_shows_in_the_inbox_on_the_claim_and_on_the_dashboar
     assert "CN¥50.00" in dashboard and "Over budget" in dashboard
     # No budget right and not the owner: no budget block on the claimant's dashboard.
     assert 'id="budget-use"' not in me.get("/").text
+    # An account without an employee owns no budget (owner_id IS NULL must not match).
+    with db.transaction() as session:
+        world.people["robot"] = make_person(
+            session, world.company, f"robot-{world.company.code}", department=None, employee=False
+        )
+    assert 'id="budget-use"' not in browser_for("robot").get("/").text
 
 
 def test_a_claim_without_a_budget_shows_no_budget_block(browser_for: Open) -> None:

@@ -80,9 +80,7 @@ def bank_file(
     fmt: Literal["csv", "icbc"] = Query(default="csv", alias="format"),
 ) -> Response:
     """The bank upload file (generic CSV or ICBC's sheet); full account numbers, audited."""
-    batch = batches.get(session, principal, batch_id)
-    batches.mark_exported(session, principal, batch, fmt)
-    return _download(*bankfiles.render(fmt, batch, batches.items(session, batch), _box(request)))
+    return _download(*bankfiles.export(session, principal, batch_id, fmt, _box(request)))
 
 
 @router.post("/batches/{batch_id}/results", dependencies=[CsrfProtected])
