@@ -60,7 +60,7 @@ messages: $(STAMP) ## Extract the web app's messages and update the zh_CN and en
 	mkdir -p build
 	$(BIN)/pybabel extract -F babel.cfg --no-location --omit-header --sort-output -o build/messages.pot .
 	$(BIN)/pybabel update -i build/messages.pot -d src/baoxiao/web/translations \
-		--no-location --no-fuzzy-matching --ignore-obsolete --width 100
+		--no-fuzzy-matching --ignore-obsolete --width 100
 
 bench: $(STAMP) ## Time the claim life cycle
 	$(BIN)/python bench/lifecycle.py

@@ -47,6 +47,8 @@ from baoxiao.org import web as org_web
 from baoxiao.org.api import router as org_router
 from baoxiao.outbox import broker
 from baoxiao.payments import web as payments_web
+from baoxiao.payments import web_batches as payments_batches_web
+from baoxiao.payments import web_employee as payments_employee_web
 from baoxiao.payments.advances_api import router as advances_router
 from baoxiao.payments.api import router as payments_router
 from baoxiao.payments.batches_api import router as batches_router
@@ -71,6 +73,8 @@ def install_pages(app: FastAPI) -> None:
         approvals_web.router,
         approval_flows_web.router,
         payments_web.router,
+        payments_batches_web.router,
+        payments_employee_web.router,
         org_web.router,
         integrations_web.router,
     ):

@@ -10,6 +10,7 @@ from fastapi import Form, Request, Response
 from sqlalchemy.orm import Session
 
 from baoxiao.approvals import runtime, service
+from baoxiao.budgets import service as budgets
 from baoxiao.claims.api import claim_read
 from baoxiao.claims.schemas import ClaimRead
 from baoxiao.identity.deps import CsrfProtected, DbSession, WebPrincipal
@@ -17,6 +18,7 @@ from baoxiao.identity.principal import Principal
 from baoxiao.kernel.errors import AppError
 from baoxiao.models.approval import ApprovalTask
 from baoxiao.models.catalog import ExpenseCategory
+from baoxiao.models.claim import Claim
 from baoxiao.org import service as org
 from baoxiao.web.pages import lang_of, page_router, render
 
@@ -33,13 +35,36 @@ class InboxItem:
     task: ApprovalTask
     claim: ClaimRead
     step_name: str
-    # Filled by the budgets work at merge; the page shows nothing while it is None.
+    # The budget position of the claim (claim_budget_position); None: no budget covers it.
     budget: dict[str, Any] | None = None
 
 
+def claim_budget_position(session: Session, claim: Claim) -> dict[str, Any] | None:
+    """The budgets a claim's lines hit (budgets.service.claim_budgets), tightest first;
+    None when no budget covers the claim."""
+    position = budgets.claim_budgets(session, claim)
+    if not position.budgets:
+        return None
+    ordered = sorted(position.budgets, key=lambda b: b.available)
+    tightest = ordered[0]
+    return {
+        "status": position.status,
+        "over": position.status == "over",
+        "name": tightest.name,
+        "code": tightest.code,
+        "currency": tightest.currency,
+        "total": tightest.total,
+        "occupied": tightest.occupied,
+        "consumed": tightest.consumed,
+        "available": tightest.available,
+        "control": tightest.control,
+        "budgets": ordered,
+    }
+
+
 def budget_position(session: Session, task: ApprovalTask) -> dict[str, Any] | None:
-    """The budget line the claim draws on (none until budgets exist)."""
-    return None
+    """The budget position of the task's claim: what is left, and whether it is exceeded."""
+    return claim_budget_position(session, task.claim)
 
 
 def step_name(session: Session, task: ApprovalTask) -> str:

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from baoxiao.approvals import flows
+from baoxiao.approvals.web import claim_budget_position
 from baoxiao.claims import queries, service
 from baoxiao.claims.api import claim_read
 from baoxiao.claims.schemas import ClaimCreate, ClaimRead
@@ -147,6 +148,7 @@ def claim_detail(
         steps=route_steps(route),
         payments=payments.payments_of(session, principal, claim_id),
         categories=org.list_in_company(session, principal, ExpenseCategory),
+        budget=claim_budget_position(session, queries.get_claim(session, principal, claim_id)),
     )
 
 

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import csv
 import io
+import uuid
 from collections.abc import Callable
 from decimal import Decimal
 
 from openpyxl import Workbook
+from sqlalchemy.orm import Session
 
+from baoxiao.identity.principal import Principal
 from baoxiao.kernel.crypto import SecretBox
 from baoxiao.models.payment import PaymentBatch
-from baoxiao.payments import bankaccounts
+from baoxiao.payments import bankaccounts, batches
 from baoxiao.payments.batches import Item
 from baoxiao.payments.errors import BankFormatUnknown
 
@@ -146,3 +149,12 @@ def render(
     writer, ext = FORMATS[fmt]
     content, media = writer(batch, items, box)
     return content, media, f"{batch.reference}-{fmt}.{ext}"
+
+
+def export(
+    session: Session, principal: Principal, batch_id: uuid.UUID, fmt: str, box: SecretBox
+) -> tuple[bytes, str, str]:
+    """The batch's bank file for the API and the finance page: checked, audited, rendered."""
+    batch = batches.get(session, principal, batch_id)
+    batches.mark_exported(session, principal, batch, fmt)
+    return render(fmt, batch, batches.items(session, batch), box)

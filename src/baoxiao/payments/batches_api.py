@@ -98,11 +98,7 @@ def bank_file(
     fmt: Literal["csv", "icbc"] = Query(default="csv", alias="format"),
 ) -> Response:
     """The batch as a bank upload file: a generic CSV or ICBC's batch-transfer sheet (audited)."""
-    batch = batches.get(session, principal, batch_id)
-    batches.mark_exported(session, principal, batch, fmt)
-    content, media, name = bankfiles.render(
-        fmt, batch, batches.items(session, batch), secret_box(request)
-    )
+    content, media, name = bankfiles.export(session, principal, batch_id, fmt, secret_box(request))
     return Response(
         content, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'}
     )

@@ -31,6 +31,9 @@ def workspace(request: Request, principal: WebPrincipal, session: DbSession) -> 
         payable=queries.payable_claims(session, principal),
         pending=queries.payments(session, principal, queries.PENDING),
         finished=queries.payments(session, principal, queries.FINISHED, limit=30),
+        can_batch=permissions.has_right(
+            principal, permissions.Right.PAYMENT_BATCH, principal.company_id
+        ),
     )
 
 

@@ -18,8 +18,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from baoxiao.approvals import service as approvals
+from baoxiao.budgets import service as budgets
 from baoxiao.identity import permissions
 from baoxiao.identity.principal import Principal
+from baoxiao.kernel.clock import utcnow
 from baoxiao.models.catalog import ExpenseCategory
 from baoxiao.models.claim import Claim, ClaimLine, ClaimStatus
 from baoxiao.models.org import Company, Department
@@ -45,7 +47,7 @@ class Dashboard:
     my_open_claims: int
     waiting_for_me: int
     total_spend: Decimal
-    # The budgets work fills this at merge; the page shows nothing while it is empty.
+    # This period's active budgets the viewer may see (budgets.service.list_budgets decides).
     budget_use: list[dict[str, object]] = field(default_factory=list)
 
 
@@ -102,6 +104,35 @@ def _by_category(
     return sorted(out, key=lambda pair: pair[1], reverse=True)
 
 
+def _budget_use(session: Session, principal: Principal, tz: ZoneInfo) -> list[dict[str, object]]:
+    """Budgets running today that the viewer may see: all for BUDGET_VIEW, else their own."""
+    today = utcnow().astimezone(tz).date()
+    reads = [
+        budgets.to_read(session, b)
+        for b in budgets.list_budgets(session, principal, period_on=today)
+        if b.active
+    ]
+    return [
+        {
+            "id": r.id,
+            "code": r.code,
+            "name": r.name,
+            "period": r.period,
+            "currency": r.currency,
+            "amount": r.total,
+            "used": r.occupied + r.consumed,
+            "available": r.available,
+            "share": (
+                ((r.occupied + r.consumed) * 100 / r.total).quantize(Decimal(1))
+                if r.total > 0
+                else Decimal(100)
+            ),
+            "status": r.status,
+        }
+        for r in reads
+    ]
+
+
 def dashboard(session: Session, principal: Principal) -> Dashboard:
     """Spend by month, department and category, approval cycle time, and my counts."""
     company = session.get(Company, principal.company_id)
@@ -134,4 +165,5 @@ def dashboard(session: Session, principal: Principal) -> Dashboard:
         my_open_claims=int(mine or 0) if principal.employee_id else 0,
         waiting_for_me=len(approvals.list_tasks(session, principal, limit=500)),
         total_spend=sum((c.payable_amount for c in claims), Decimal(0)),
+        budget_use=_budget_use(session, principal, tz),
     )
