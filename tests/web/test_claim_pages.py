@@ -168,9 +168,10 @@ def test_finance_pays_and_the_claimant_sees_it_paid(browser_for: Open) -> None:
     assert "status-paid" in detail and 'data-action="claim:pay"' in detail
     actions = re.findall(r'data-action="([a-z_:]+)"', detail)
     assert actions[0] == "claim:create" and actions[-1] == "claim:pay"
-    # The approver may not pay what they approved: the page says so, nothing changes.
+    # The finance reviewer who approved it holds no right to pay (paying is the cashier's):
+    # the page says so and nothing changes.
     refused = finance.post(f"/finance/claims/{claim_id}/mark-paid")
-    assert refused.status_code == 403 and 'data-code="payer_was_approver"' in refused.text
+    assert refused.status_code == 403 and 'data-code="forbidden"' in refused.text
 
 
 def test_the_claims_list_filters_by_status_with_an_htmx_fragment(browser_for: Open) -> None:

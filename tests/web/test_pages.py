@@ -73,7 +73,7 @@ def test_next_never_leaves_the_site(anonymous: TestClient) -> None:
         ("claimant", "/claims"),
         ("claimant", "/claims/new"),
         ("manager", "/inbox"),
-        ("finance", "/finance"),
+        ("cashier", "/finance"),
         ("admin", "/admin"),
         ("admin", "/admin/flows"),
         ("admin", "/admin/flows/new"),
