@@ -149,6 +149,13 @@ RULES: dict[tuple[str, str], tuple[Any, ...]] = {
     ("POST", "/connectors/{connector_id}/replay"): ("right", Right.INTEGRATIONS_ADMIN),
     ("GET", "/integrations/monitor"): ("right", Right.INTEGRATIONS_ADMIN),
     ("POST", "/integrations/{connector_id}/events"): ("public", None),
+    # Feishu: pushes and quick-approval clicks are verified by their signature and token,
+    # the sign-in routes are the OAuth redirects before anyone is signed in.
+    ("POST", "/integrations/{connector_id}/feishu/events"): ("public", None),
+    ("POST", "/integrations/{connector_id}/feishu/quick"): ("public", None),
+    ("GET", "/integrations/{connector_id}/feishu/login"): ("public", None),
+    ("GET", "/integrations/{connector_id}/feishu/entry"): ("public", None),
+    ("GET", "/integrations/{connector_id}/feishu/callback"): ("public", None),
     ("GET", "/event-types"): ("public", None),
     ("GET", "/event-types/{event_type}"): ("public", None),
     ("GET", "/roles"): ("signed_in", None),
