@@ -174,7 +174,13 @@ def _end_previous_session(request: Request, session: Session) -> None:
 @router.post("/auth/logout", dependencies=[CsrfProtected])
 def logout(request: Request, web: CurrentWebSession, session: DbSession) -> Response:
     """End this browser session; SSO sessions also sign out at the provider."""
-    target = provider_logout_url(request, session, web) or "/"
+    return sign_out(request, session, web, fallback="/")
+
+
+def sign_out(request: Request, session: Session, web: WebSession, *, fallback: str) -> Response:
+    """End the session and clear its cookie; an SSO session goes on to the provider's
+    logout, any other to `fallback`. Shared by this route and the web app's sign-out."""
+    target = provider_logout_url(request, session, web) or fallback
     sessions.end(session, web)
     response = RedirectResponse(target, status_code=303)
     clear_session_cookie(response)

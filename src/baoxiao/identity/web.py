@@ -91,11 +91,7 @@ def login(
 @router.post("/logout", dependencies=[deps.CsrfProtected])
 def logout(request: Request, web: deps.CurrentWebSession, session: deps.DbSession) -> Response:
     """End this browser session; SSO sessions also sign out at the provider."""
-    target = sso_web.provider_logout_url(request, session, web) or "/login"
-    sessions.end(session, web)
-    response = redirect(target)
-    deps.clear_session_cookie(response)
-    return response
+    return sso_web.sign_out(request, session, web, fallback="/login")
 
 
 @router.post("/language", dependencies=[deps.CsrfProtected])
