@@ -3,6 +3,8 @@
 Company A (ROOT > RD, SALES, FIN) with every role of the permission table, each
 person with a draft claim (a line and a receipt); company B with an employee and
 a finance reviewer. The claimant's claim is submitted, so their manager holds a task.
+Two travellers without a manager (one in RD, one in SALES) have submitted too: their
+claims wait in the finance pool, for the finance grants whose data scope reaches them.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from tests.support.invoice_samples import receipt_image
 LINE = {"category_code": "TAXI", "expense_date": "2026-11-01", "amount": "50.00"}
 PNG = receipt_image("PNG")
 PASSWORD = "matrix-Pa55word!"  # everyone's, for the endpoints that ask for it again
+POOL_TRAVELLERS = {"rd_traveller": "RD", "sales_traveller": "SALES"}  # no manager: finance next
 
 
 @dataclass
@@ -38,6 +41,7 @@ class AccessWorld:
     attachments: dict[str, str] = field(default_factory=dict)
     task_id: str = ""
     task_holder: str = "manager"
+    pool_tasks: dict[str, str] = field(default_factory=dict)  # traveller -> finance pool task
     budgets: dict[str, str] = field(default_factory=dict)  # by code
     advance: dict[str, Any] = field(default_factory=dict)  # the claimant's
 
@@ -87,6 +91,10 @@ def extend(world: World, session: Any) -> None:
         manager=boss,
         scoped_roles=(("cashier", DataScope.DEPARTMENT.value, depts["SALES"].id),),
     )
+    for name, dept in POOL_TRAVELLERS.items():
+        world.people[name] = make_person(
+            session, company, f"{name}-{company.code}", department=depts[dept]
+        )
     world.people["integrator"] = make_person(
         session,
         company,
@@ -126,6 +134,12 @@ def build(db: Database, client: TestClient) -> AccessWorld:
     assert submitted.status_code == 200, submitted.text
     tasks = client.get("/api/v1/approval-tasks", headers=aw.headers("manager")).json()
     aw.task_id = next(t["id"] for t in tasks if t["claim_id"] == aw.claims["claimant"]["id"])
+    for name in POOL_TRAVELLERS:
+        claim_id = aw.claims[name]["id"]
+        sent = client.post(f"/api/v1/claims/{claim_id}/submit", headers=aw.headers(name))
+        assert sent.status_code == 200, sent.text
+        pool = client.get("/api/v1/approval-tasks", headers=aw.headers("finance")).json()
+        aw.pool_tasks[name] = next(t["id"] for t in pool if t["claim_id"] == claim_id)
     return aw
 
 
@@ -164,6 +178,27 @@ def right_reaches(world: World, who: str, right: Right, claim: dict[str, Any]) -
     return False
 
 
+def pool_reaches(world: World, who: str, role: str, claim: dict[str, Any]) -> bool:
+    """Is a task of `role`'s pool on this claim `who`'s? A grant of the role whose data
+    scope reaches the claim (self scope never: nobody decides their own), not the claimant."""
+    if owner_of(world, claim) == who:
+        return False
+    for grant in world[who].user.roles:
+        if grant.role != role:
+            continue
+        if grant.scope == DataScope.ALL:
+            return True
+        if grant.scope == DataScope.COMPANY and str(grant.company_id) == claim["company_id"]:
+            return True
+        if (
+            grant.scope == DataScope.DEPARTMENT
+            and grant.department_id is not None
+            and uuid.UUID(claim["department_id"]) in _subtree(world, grant.department_id)
+        ):
+            return True
+    return False
+
+
 def holds(world: World, who: str, right: Right) -> bool:
     """Does `who` hold `right` as a company function in their own company?"""
     user = world[who].user
@@ -195,5 +230,7 @@ def may_see(aw: AccessWorld, who: str, claim: dict[str, Any]) -> bool:
     if me is not None and (me.id == owner.id or owner.manager_id == me.id):
         return True
     if claim["id"] == aw.claims["claimant"]["id"] and who == aw.task_holder:
+        return True
+    if owner_of(world, claim) in aw.pool_tasks and pool_reaches(world, who, "finance", claim):
         return True
     return right_reaches(world, who, Right.CLAIM_VIEW_ALL, claim)

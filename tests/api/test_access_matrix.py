@@ -34,12 +34,14 @@ from tests.api.access_finance import (
 )
 from tests.api.access_world import (
     PASSWORD,
+    POOL_TRAVELLERS,
     AccessWorld,
     build,
     holds,
     holds_in,
     may_see,
     owner_of,
+    pool_reaches,
     right_reaches,
 )
 from tests.support.db import rolled_back_database
@@ -166,6 +168,7 @@ RULES: dict[tuple[str, str], tuple[Any, ...]] = {
         {"user_id": NOBODY, "role": "cashier"},
     ),
     ("DELETE", "/role-assignments/{assignment_id}"): ("right", Right.USER_ADMIN),
+    ("POST", "/users/{user_id}/totp/reset"): ("right", Right.USER_ADMIN),
     ("POST", "/users/{user_id}/deactivate"): ("right", Right.USER_ADMIN),
     ("GET", "/identity-settings"): ("right", Right.USER_ADMIN),
     ("PUT", "/identity-settings"): (
@@ -432,6 +435,37 @@ def test_task_endpoints_only_for_the_assignee(aw: AccessWorld, endpoint: tuple[s
     got = {who: _request(aw, method, path, who, None, arg) for who in ACTORS}
     assert 200 <= got.pop(aw.task_holder) < 300
     assert {who: s for who, s in got.items() if s not in DENIED} == {}
+
+
+@pytest.mark.parametrize("traveller", sorted(POOL_TRAVELLERS))
+def test_pool_tasks_reach_only_the_grants_whose_scope_covers_the_claim(
+    aw: AccessWorld, traveller: str
+) -> None:
+    """A finance pool task is in the inbox of, and decidable by, exactly the finance
+    grants that reach the claim: company-wide ones, and SALES-scoped for a SALES claim."""
+    task_id, claim = aw.pool_tasks[traveller], aw.claims[traveller]
+    expected = {who for who in ACTORS if pool_reaches(aw.world, who, "finance", claim)}
+    inbox = {who for who in ACTORS if any(t["id"] == task_id for t in _inbox(aw, who))}
+    assert inbox == expected
+    decided = set()
+    for who in ACTORS:
+        with aw.undone():
+            status = aw.client.post(
+                f"{V1}/approval-tasks/{task_id}/approve", json={}, headers=aw.headers(who)
+            ).status_code
+        if 200 <= status < 300:
+            decided.add(who)
+        else:
+            assert status in DENIED, (who, status)
+    assert decided == expected
+    assert "finance" in expected and "foreign_finance" not in expected
+    assert ("sales_finance" in expected) == (traveller == "sales_traveller")
+
+
+def _inbox(aw: AccessWorld, who: str) -> list[dict[str, Any]]:
+    got = aw.client.get(f"{V1}/approval-tasks", headers=aw.headers(who))
+    assert got.status_code == 200, (who, got.text)
+    return list(got.json())
 
 
 def test_anonymous_gets_401_everywhere_but_public(aw: AccessWorld) -> None:

@@ -14,8 +14,10 @@ from baoxiao.connectors.webhook import crypto
 from baoxiao.integrations.dispatcher import Dispatcher
 from baoxiao.kernel.db import Database
 from baoxiao.models.integration import ConnectorInstance, Delivery
+from baoxiao.models.org import Company
 from baoxiao.settings import Settings
 from tests.api.conftest import Api
+from tests.support.factories import make_person
 from tests.support.integrations import create_webhook, fast_settings
 from tests.support.receiver import Receiver
 
@@ -234,3 +236,43 @@ def test_event_catalog_is_served_and_matches_docs(api: Api) -> None:
     one = api.client.get("/api/v1/event-types/claim.paid").json()
     assert one["properties"]["type"] == {"const": "claim.paid"}
     assert api.client.get("/api/v1/event-types/claim.nope").status_code == 404
+
+
+def test_an_all_scope_integrator_manages_every_companys_connectors(
+    api: Api, db: Database, secret: str
+) -> None:
+    """A group IT integrator (integrator at `all` scope) lists and reads the connectors of
+    every company, and so does the monitor; a company's own admin only sees their own."""
+    world = api.world
+    with db.transaction() as session:
+        other = session.get(Company, world["foreigner"].user.company_id)
+        assert other is not None
+        world.people["foreign_admin"] = make_person(
+            session, other, f"fadmin-{other.code}", department=None, roles=("admin",)
+        )
+        world.people["group_it"] = make_person(
+            session,
+            world.company,
+            f"groupit-{world.company.code}",
+            department=None,
+            employee=False,
+            scoped_roles=(("integrator", "all", None),),
+        )
+    theirs = create_webhook(api.client, world["foreign_admin"].headers, "https://e.com/b", secret)
+    ours = create_webhook(api.client, world["admin"].headers, "https://e.com/a", secret)
+
+    def listed(who: str) -> set[str]:
+        got = api.client.get("/api/v1/connectors", headers=world[who].headers)
+        assert got.status_code == 200, got.text
+        return {c["id"] for c in got.json()} & {theirs["id"], ours["id"]}
+
+    assert listed("group_it") == {theirs["id"], ours["id"]}
+    assert listed("admin") == {ours["id"]}
+    assert listed("foreign_admin") == {theirs["id"]}
+    url = f"/api/v1/connectors/{theirs['id']}"
+    assert api.client.get(url, headers=world["group_it"].headers).status_code == 200
+    assert api.client.get(url, headers=world["admin"].headers).status_code == 404
+    monitor = api.client.get("/api/v1/integrations/monitor", headers=world["group_it"].headers)
+    assert monitor.status_code == 200, monitor.text
+    seen = {c["connector_id"] for c in monitor.json()["connectors"]}
+    assert {theirs["id"], ours["id"]} <= seen

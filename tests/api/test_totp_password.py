@@ -111,6 +111,46 @@ def test_disabling_totp_needs_the_password(
         assert "user:totp_enable" in actions and "user:totp_disable" in actions
 
 
+def test_an_admin_resets_a_lost_second_factor(
+    client: TestClient, tina: Person, world: World, db: Database, frozen: list[datetime]
+) -> None:
+    """Tina lost her phone: a user admin clears her TOTP and recovery codes, she signs
+    in with her password and can enrol again. Nobody else may, nor on themselves."""
+    enable_totp(client, tina)
+    url = f"/api/v1/users/{tina.user.id}/totp/reset"
+    for who in ("claimant", "finance", "manager"):
+        assert client.post(url, headers=world[who].headers).status_code == 403, who
+    foreign = client.post(url, headers=world["foreign_finance"].headers)
+    assert foreign.status_code == 403
+    own = client.post(
+        f"/api/v1/users/{world['admin'].user.id}/totp/reset", headers=world["admin"].headers
+    )
+    assert own.status_code == 403 and own.json()["code"] == "own_access_change_forbidden"
+    assert token_login(client).json()["code"] == "totp_required"
+
+    done = client.post(url, headers=world["admin"].headers)
+    assert done.status_code == 200, done.text
+    assert done.json() == {"user_id": str(tina.user.id), "totp_enabled": False, "cleared": True}
+    again = client.post(url, headers=world["admin"].headers)
+    assert again.status_code == 200 and again.json()["cleared"] is False
+    assert token_login(client).status_code == 201
+    assert client.get("/api/v1/me/totp", headers=tina.headers).json()["enabled"] is False
+    with db.transaction() as session:
+        assert (
+            session.scalars(
+                select(RecoveryCode).where(RecoveryCode.user_id == tina.user.id)
+            ).first()
+            is None
+        )
+        resets = list(
+            session.scalars(select(AuditRecord).where(AuditRecord.action == "user:totp_reset"))
+        )
+        assert [r.actor for r in resets] == [f"user:{world['admin'].user.id}"]
+        assert resets[0].subject_id == str(tina.user.id)
+    enable_totp(client, tina)  # she enrols her new phone
+    assert token_login(client).json()["code"] == "totp_required"
+
+
 def test_enrolment_rules(client: TestClient, tina: Person) -> None:
     assert (
         client.post(

@@ -118,7 +118,7 @@ def _act_once(session: Session, world: World, claim: Claim) -> bool:
             and person.employee.id != claim.claimant_id
             and person.employee.company_id == claim.company_id
             and (task.step_name != "dual_control" or person.user.id not in deciders)
-            and service.permissions.can_act_on_task(principal, task)
+            and service.permissions.can_act_on_task(session, principal, task, claim)
         ):
             service.decide(session, principal, task.id, "approve", None)
             return True

@@ -1,9 +1,11 @@
 """Hypothesis: over generated org charts and role grants, no list or search ever
-returns a claim outside the caller's scope, and none inside it is missing.
+returns a claim outside the caller's scope, and none inside it is missing; and no
+approval inbox holds a role-pool task the caller's grant does not reach.
 
 The oracle below is written from the rules in guide/admin.md (own claims, direct
-reports, departments headed, task holders, and CLAIM_VIEW_ALL grants by data
-scope), independently of the SQL in identity/permissions.py that it checks.
+reports, departments headed, task holders, CLAIM_VIEW_ALL grants by data scope,
+and role pools by the scope of the grant), independently of the SQL in
+identity/permissions.py that it checks.
 """
 
 from __future__ import annotations
@@ -15,15 +17,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Connection
 
+from baoxiao.approvals.service import list_tasks
 from baoxiao.claims.queries import ClaimFilter, list_claims
 from baoxiao.identity.permissions import Right, rights_of
 from baoxiao.identity.service import principal_for
 from baoxiao.kernel.db import Database
-from baoxiao.models import Claim, Department, Employee, RoleAssignment, User
+from baoxiao.models import ApprovalTask, Claim, Department, Employee, RoleAssignment, User
 from tests.support.factories import ensure_currencies, make_company
 
 ROLES = ["finance", "cashier", "budget_owner", "auditor", "admin", "integrator", "manager"]
 SCOPES = ["self", "department", "company", "all"]
+POOLS = ["finance", "admin"]  # the roles flows route to as a pool
 
 
 @st.composite
@@ -52,9 +56,15 @@ def org_charts(draw: Any) -> dict[str, Any]:
             max_size=8,
         )
     )
+    pool_task = st.one_of(
+        st.none(),
+        st.tuples(st.sampled_from(POOLS), st.sampled_from(["pending", "waiting", "approved"])),
+    )
     claims = draw(
         st.lists(
-            st.tuples(st.integers(0, n_people - 1), st.sampled_from(["", "taxi", "hotel"])),
+            st.tuples(
+                st.integers(0, n_people - 1), st.sampled_from(["", "taxi", "hotel"]), pool_task
+            ),
             min_size=1,
             max_size=12,
         )
@@ -80,9 +90,28 @@ def _subtree(parents: list[int | None], root: int) -> set[int]:
     return out
 
 
-def _oracle(chart: dict[str, Any], caller: int, claim: tuple[int, str, int, int]) -> bool:
-    owner, _q, company, dept = claim
+def _pool_reaches(chart: dict[str, Any], caller: int, role: str, company: int, dept: int) -> bool:
+    """A grant of `role` whose scope reaches a claim of (company, dept); self scope never."""
+    mine = chart["people"][caller]["company"]
+    for who, grant_role, scope, gdept in _grants(chart):
+        if who != caller or grant_role != role:
+            continue
+        if scope == "all" or (scope == "company" and company == mine):
+            return True
+        if scope == "department" and company == mine and dept in _subtree(chart["parents"], gdept):
+            return True
+    return False
+
+
+def _oracle(chart: dict[str, Any], caller: int, claim: tuple[Any, ...]) -> bool:
+    owner, _q, company, dept, pool = claim
     person = chart["people"]
+    if (
+        pool is not None
+        and pool[1] != "waiting"
+        and _pool_reaches(chart, caller, pool[0], company, dept)
+    ):
+        return True
     boss = person[owner]["manager"]
     if owner == caller or (boss == caller and person[caller]["company"] == company):
         return True
@@ -170,7 +199,7 @@ def _build(session: Any, chart: dict[str, Any]) -> tuple[list[User], list[tuple[
         )
     session.flush()
     claims = []
-    for n, (owner, word) in enumerate(chart["claims"]):
+    for n, (owner, word, pool) in enumerate(chart["claims"]):
         c = chart["people"][owner]["company"]
         dept = chart["people"][owner]["dept"]
         claim = Claim(
@@ -184,7 +213,20 @@ def _build(session: Any, chart: dict[str, Any]) -> tuple[list[User], list[tuple[
         )
         session.add(claim)
         session.flush()
-        claims.append((claim.id, word, (owner, word, c, dept)))
+        task_id = None
+        if pool is not None:
+            task = ApprovalTask(
+                claim_id=claim.id,
+                company_id=claim.company_id,
+                step=1,
+                step_name="pool",
+                candidate_role=pool[0],
+                status=pool[1],
+            )
+            session.add(task)
+            session.flush()
+            task_id = task.id
+        claims.append((claim.id, word, (owner, word, c, dept, pool), task_id))
     return users, claims
 
 
@@ -212,9 +254,18 @@ def test_lists_and_searches_stay_inside_the_callers_scope(
                     got = {r.id for r in rows}
                     want = {
                         cid
-                        for cid, word, spec in claims
+                        for cid, word, spec, _task in claims
                         if _oracle(chart, caller, spec) and (q is None or word == q)
                     }
                     assert got == want, (caller, q)
+                inbox = {t.id for t in list_tasks(session, principal)}
+                assert inbox == {
+                    task
+                    for _cid, _word, (owner, _w, company, dept, pool), task in claims
+                    if pool is not None
+                    and pool[1] == "pending"
+                    and owner != caller
+                    and _pool_reaches(chart, caller, pool[0], company, dept)
+                }, caller
     finally:
         savepoint.rollback()

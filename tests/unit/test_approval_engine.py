@@ -71,6 +71,21 @@ def test_role_in_company_is_one_pool_party() -> None:
     assert people(r) == [["finance"]]
 
 
+def test_a_department_scoped_holder_joins_the_pool_only_for_claims_in_their_subtree() -> None:
+    """Finance is held only by someone whose grant reaches RD and below: a PLAT claim
+    goes to that pool, an HQ claim (outside RD) would have nobody able to act, so the
+    node falls back to the admins rather than create a task no one may decide."""
+    org = chain_org()
+    org.roles.pop("finance")
+    org.department_roles[("finance", pid(1002))] = frozenset({pid(8)})
+    assert org.role_holders("finance", pid(1003)) == {pid(8)}
+    assert org.role_holders("finance", pid(1001)) == frozenset()
+    assert org.role_holders("finance") == frozenset()
+    node = {"id": "f", "approvers": [{"type": "role", "role": "finance"}], "fallback": "admin"}
+    assert people(resolve(flow(node), facts(dept=1003), org, NOW)) == [["finance"]]
+    assert people(resolve(flow(node), facts(dept=1001), org, NOW)) == [["admin"]]
+
+
 @pytest.mark.parametrize(("mode", "expected"), [("countersign", "all"), ("any", "any")])
 def test_countersign_and_any_make_one_parallel_step(mode: str, expected: str) -> None:
     node = {

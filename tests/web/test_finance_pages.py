@@ -270,3 +270,45 @@ def test_finance_pages_refuse_the_wrong_role_and_render_for_finance(browser_for:
         assert browser_for(who, "zh-CN").get(url).status_code == 200
     assert me.get("/advances").status_code == 200
     assert me.get("/account/bank").status_code == 200
+
+
+def test_a_cashier_scoped_to_a_department_sees_only_its_claims_and_payments(
+    db: Database, world: World, browser_for: Open
+) -> None:
+    """The workspace lists follow the cashier's data scope: a cashier for Sales sees the
+    Sales claim to pay and its payment, never the R&D one, and cannot pay it."""
+    with db.transaction() as session:
+        world.people["sales_cashier"] = make_person(
+            session,
+            world.company,
+            f"scash-{world.company.code}",
+            department=world.departments["FIN"],
+            scoped_roles=(("cashier", "department", world.departments["SALES"].id),),
+        )
+    rd = claim_for(browser_for("claimant"), "50.00")
+    sales = claim_for(browser_for("outsider"), "70.00", reason="client dinner")
+    for who in ("manager", "boss", "finance"):
+        approver = browser_for(who)
+        approver.post("/inbox/batch", {"task_id": task_ids(approver.get("/inbox").text)})
+    cashier, scoped = browser_for("cashier"), browser_for("sales_cashier")
+
+    def payable(browser: Browser) -> set[str]:
+        page = browser.get("/finance").text
+        return {c for c in (rd, sales) if f'<tr id="claim-{c}">' in page}
+
+    assert payable(cashier) == {rd, sales}
+    assert payable(scoped) == {sales}
+    refused = scoped.post(f"/finance/claims/{rd}/pay", {})
+    assert refused.status_code in (403, 404)
+    for claim_id in (rd, sales):
+        assert cashier.post(f"/finance/claims/{claim_id}/pay", {}).status_code == 303
+
+    def in_flight(browser: Browser) -> set[str]:
+        page = browser.get("/finance").text
+        page = page[
+            page.index('id="h-pending"') : page.index("</section>", page.index('id="h-pending"'))
+        ]
+        return {c for c in (rd, sales) if f'href="/claims/{c}"' in page}
+
+    assert in_flight(scoped) == {sales}
+    assert in_flight(cashier) == {rd, sales}

@@ -20,8 +20,8 @@ def _person(org: OrgView, person_id: uuid.UUID | None) -> dict[str, Any] | None:
     }
 
 
-def _assignee(org: OrgView, a: Assignee) -> dict[str, Any]:
-    pool = sorted(org.role_holders(a.role)) if a.role else []
+def _assignee(org: OrgView, a: Assignee, department_id: uuid.UUID | None) -> dict[str, Any]:
+    pool = sorted(org.role_holders(a.role, department_id)) if a.role else []
     return {
         "person": _person(org, a.employee_id),
         "role": a.role,
@@ -31,8 +31,13 @@ def _assignee(org: OrgView, a: Assignee) -> dict[str, Any]:
     }
 
 
-def route_json(route: Route, org: OrgView, flow_info: dict[str, Any]) -> dict[str, Any]:
-    """The resolved route with every node, the people, and the rule that chose or skipped it."""
+def route_json(
+    route: Route, org: OrgView, flow_info: dict[str, Any], department_id: uuid.UUID | None
+) -> dict[str, Any]:
+    """The resolved route with every node, the people, and the rule that chose or skipped it.
+
+    `department_id` is the claim's: a role pool lists the holders whose grant reaches it.
+    """
     return {
         "flow": flow_info,
         "steps": [
@@ -41,7 +46,7 @@ def route_json(route: Route, org: OrgView, flow_info: dict[str, Any]) -> dict[st
                 "node_id": s.node_id,
                 "node_name": s.node_name,
                 "mode": s.mode,
-                "assignees": [_assignee(org, a) for a in s.assignees],
+                "assignees": [_assignee(org, a, department_id) for a in s.assignees],
             }
             for s in route.steps
         ],
@@ -51,7 +56,7 @@ def route_json(route: Route, org: OrgView, flow_info: dict[str, Any]) -> dict[st
                 "name": t.name,
                 "included": t.included,
                 "reasons": t.reasons,
-                "assignees": [_assignee(org, a) for a in t.assignees],
+                "assignees": [_assignee(org, a, department_id) for a in t.assignees],
                 "cc": [_person(org, p) for p in t.cc],
             }
             for t in route.trace

@@ -257,7 +257,12 @@ def simulate(
         )
     org = DbOrgView(session, claim.company_id)
     route = engine.resolve(chosen.flow, claim_facts, org, utcnow())
-    out = route_json(route, org, {**service.flow_info(chosen), "chosen_because": why})
+    out = route_json(
+        route,
+        org,
+        {**service.flow_info(chosen), "chosen_because": why},
+        claim_facts.department_id,
+    )
     out["facts"] = claim_facts.activation
     return out
 
@@ -271,7 +276,9 @@ def route_for_claim(session: Session, principal: Principal, claim_id: uuid.UUID)
         chosen = service.choose_flow(session, claim, claim_facts)
         org = DbOrgView(session, claim.company_id)
         route = engine.resolve(chosen.flow, claim_facts, org, utcnow())
-        return {"expected": True, **route_json(route, org, service.flow_info(chosen)), "tasks": []}
+        info = service.flow_info(chosen)
+        expected = route_json(route, org, info, claim.department_id)
+        return {"expected": True, **expected, "tasks": []}
     tasks = runtime.round_tasks(session, claim)
     return {
         "expected": False,

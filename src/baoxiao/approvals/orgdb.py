@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from baoxiao.approvals.orgview import DeptInfo, PersonInfo
 from baoxiao.models.approval import ApprovalDelegation
-from baoxiao.models.identity import RoleAssignment, User
+from baoxiao.models.identity import DataScope, RoleAssignment, User
 from baoxiao.models.org import CostCenter, Department, Employee
 
 
@@ -19,7 +19,8 @@ class DbOrgView:
         self.session = session
         self.company_id = company_id
         self._people: dict[uuid.UUID, PersonInfo | None] = {}
-        self._roles: dict[str, frozenset[uuid.UUID]] = {}
+        # role -> (employee, grant scope, subtree root) of its active holders
+        self._roles: dict[str, list[tuple[uuid.UUID | None, str, uuid.UUID | None]]] = {}
 
     @staticmethod
     def _info(emp: Employee) -> PersonInfo:
@@ -61,21 +62,44 @@ class DbOrgView:
         center = self.session.get(CostCenter, cost_center_id)
         return center.owner_id if center else None
 
-    def role_holders(self, role: str) -> frozenset[uuid.UUID]:
+    def role_holders(
+        self, role: str, department_id: uuid.UUID | None = None
+    ) -> frozenset[uuid.UUID]:
         if role not in self._roles:
-            rows = self.session.scalars(
-                select(User.employee_id)
+            rows = self.session.execute(
+                select(User.employee_id, RoleAssignment.scope, RoleAssignment.department_id)
                 .join(RoleAssignment, RoleAssignment.user_id == User.id)
                 .join(Employee, Employee.id == User.employee_id)
                 .where(
                     RoleAssignment.role == role,
-                    RoleAssignment.company_id == self.company_id,
+                    or_(
+                        RoleAssignment.company_id == self.company_id,
+                        RoleAssignment.scope == DataScope.ALL,
+                    ),
                     User.active.is_(True),
                     Employee.active.is_(True),
                 )
             )
-            self._roles[role] = frozenset(r for r in rows if r is not None)
-        return self._roles[role]
+            self._roles[role] = [(r.employee_id, r.scope, r.department_id) for r in rows]
+        reach = self._ancestors(department_id)
+        return frozenset(
+            person
+            for person, scope, root in self._roles[role]
+            if person is not None
+            and (
+                scope in (DataScope.COMPANY, DataScope.ALL)
+                or (scope == DataScope.DEPARTMENT and root in reach)
+            )
+        )
+
+    def _ancestors(self, department_id: uuid.UUID | None) -> set[uuid.UUID]:
+        """The department and every one above it: the roots whose subtree holds it."""
+        out: set[uuid.UUID] = set()
+        while department_id is not None and department_id not in out:
+            out.add(department_id)
+            dept = self.department(department_id)
+            department_id = dept.parent_id if dept else None
+        return out
 
     def delegate_of(self, person_id: uuid.UUID, at: datetime) -> uuid.UUID | None:
         return self.session.scalar(

@@ -45,7 +45,13 @@ class OrgView(Protocol):
     def find_person(self, ref: str) -> PersonInfo | None: ...
     def department(self, dept_id: uuid.UUID) -> DeptInfo | None: ...
     def cost_center_owner(self, cost_center_id: uuid.UUID) -> uuid.UUID | None: ...
-    def role_holders(self, role: str) -> frozenset[uuid.UUID]: ...
+    def role_holders(
+        self, role: str, department_id: uuid.UUID | None = None
+    ) -> frozenset[uuid.UUID]:
+        """People whose grant of `role` reaches a claim of that department: company-wide
+        holders always, department-scoped ones when it lies in their subtree."""
+        ...
+
     def delegate_of(self, person_id: uuid.UUID, at: datetime) -> uuid.UUID | None: ...
 
 
@@ -54,7 +60,11 @@ class InMemoryOrg:
     people: dict[uuid.UUID, PersonInfo] = field(default_factory=dict)
     departments: dict[uuid.UUID, DeptInfo] = field(default_factory=dict)
     cost_centers: dict[uuid.UUID, uuid.UUID | None] = field(default_factory=dict)
-    roles: dict[str, frozenset[uuid.UUID]] = field(default_factory=dict)
+    roles: dict[str, frozenset[uuid.UUID]] = field(default_factory=dict)  # company-wide
+    # (role, subtree root) -> holders whose grant reaches only that subtree
+    department_roles: dict[tuple[str, uuid.UUID], frozenset[uuid.UUID]] = field(
+        default_factory=dict
+    )
     delegations: list[Delegation] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -78,8 +88,17 @@ class InMemoryOrg:
     def cost_center_owner(self, cost_center_id: uuid.UUID) -> uuid.UUID | None:
         return self.cost_centers.get(cost_center_id)
 
-    def role_holders(self, role: str) -> frozenset[uuid.UUID]:
-        return self.roles.get(role, frozenset())
+    def role_holders(
+        self, role: str, department_id: uuid.UUID | None = None
+    ) -> frozenset[uuid.UUID]:
+        holders = set(self.roles.get(role, frozenset()))
+        dept = self.departments.get(department_id) if department_id else None
+        seen: set[uuid.UUID] = set()
+        while dept is not None and dept.id not in seen:
+            seen.add(dept.id)
+            holders |= self.department_roles.get((role, dept.id), frozenset())
+            dept = self.departments.get(dept.parent_id) if dept.parent_id else None
+        return frozenset(holders)
 
     def delegate_of(self, person_id: uuid.UUID, at: datetime) -> uuid.UUID | None:
         for d in self.delegations:

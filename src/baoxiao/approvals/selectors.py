@@ -93,7 +93,7 @@ def select(
         return [Candidate(person.id, None, f"named user {sel.user}")] if ok and person else []
     if sel.type == "role":
         role = sel.role or ""
-        holders = org.role_holders(role) - {facts.claimant_id}
+        holders = org.role_holders(role, facts.department_id) - {facts.claimant_id}
         if not holders:
             return []
         if expand_roles:  # CC: everyone holding the role is told

@@ -120,7 +120,7 @@ def start_route(session: Session, claim: Claim, *, actor: str) -> None:
         round=round_no,
         flow_version_id=chosen.version_id,
         definition=chosen.document,
-        route=route_json(route, org, flow_info(chosen)),
+        route=route_json(route, org, flow_info(chosen), claim.department_id),
         status="running",
         created_at=utcnow(),
     )
@@ -201,7 +201,9 @@ def open_task_for(
 ) -> ApprovalTask | None:
     """The caller's pending task in the claim's current round (`tasks`: its tasks, if known)."""
     for task in runtime.round_tasks(session, claim) if tasks is None else tasks:
-        if task.status == TaskStatus.PENDING and permissions.can_act_on_task(principal, task):
+        if task.status == TaskStatus.PENDING and permissions.can_act_on_task(
+            session, principal, task, claim
+        ):
             return task
     return None
 
@@ -235,7 +237,9 @@ def load_for_action(
     task = session.scalars(
         select(ApprovalTask).where(ApprovalTask.id == task_id).with_for_update()
     ).one()
-    if task.kind != TaskKind.APPROVE or not permissions.can_act_on_task(principal, task):
+    if task.kind != TaskKind.APPROVE or not permissions.can_act_on_task(
+        session, principal, task, claim
+    ):
         raise TaskNotFound()
     permissions.require_not_claimant(principal, claim)
     delegation.require_not_delegated(runtime.instance_of(session, claim), claim)

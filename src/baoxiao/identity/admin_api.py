@@ -1,4 +1,5 @@
-"""Admin endpoints: the permission table, role assignments, deactivation, service users."""
+"""Admin endpoints: the permission table, role assignments, deactivation, second-factor
+resets, service users."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import timedelta
 
 from fastapi import APIRouter, Request, status
 
-from baoxiao.identity import admin, lifecycle, service_users
+from baoxiao.identity import admin, lifecycle, service_users, totp
 from baoxiao.identity.deps import CurrentPrincipal, DbSession
 from baoxiao.identity.permissions import (
     ASSIGNABLE_ROLES,
@@ -32,6 +33,7 @@ from baoxiao.identity.schemas import (
     ServiceUserRead,
     TokenIssued,
     TokenRead,
+    TotpResetRead,
 )
 from baoxiao.identity.scopes import SCOPES
 from baoxiao.kernel.routing import TransactionalRoute
@@ -113,6 +115,24 @@ def deactivate(
     reason = body.reason if body else "admin"
     done = lifecycle.deactivate_user(session, user.id, actor=principal.actor, reason=reason)
     return DeactivationRead(**done.__dict__)
+
+
+@router.post("/users/{user_id}/totp/reset", response_model=TotpResetRead)
+def reset_totp(
+    user_id: uuid.UUID, request: Request, principal: CurrentPrincipal, session: DbSession
+) -> TotpResetRead:
+    """Clear a person's authenticator app and recovery codes (a lost phone).
+
+    They sign in with their password alone until they enrol again; a repeated reset
+    answers the same and changes nothing. Audited as user:totp_reset.
+    """
+    require_right(principal, Right.USER_ADMIN, principal.company_id)
+    _reauth(request, session, principal)
+    user = admin.user_in_company(session, user_id, principal.company_id)
+    if user.id == principal.user_id:
+        raise admin.OwnAccessChange()
+    cleared = totp.reset(session, user, actor=principal.actor)
+    return TotpResetRead(user_id=user.id, totp_enabled=False, cleared=cleared)
 
 
 @router.get("/identity-settings", response_model=IdentitySettingsRead)

@@ -22,7 +22,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from baoxiao.identity.principal import Grant, Principal
 from baoxiao.kernel.errors import Forbidden, NotFound
@@ -130,8 +130,26 @@ def has_right(principal: Principal, right: Right, company_id: object) -> bool:
     return any(_covers_company(g, company_id) for g in _function_grants(principal, right))
 
 
-def companies_with_right(principal: Principal, right: Right) -> set[object]:
-    return {g.company_id for g in _function_grants(principal, right)}
+def has_right_anywhere(principal: Principal, right: Right) -> bool:
+    """Does the principal hold `right` in some company (for claim rights: at any scope)?"""
+    return bool(_function_grants(principal, right))
+
+
+def companies_with_right(principal: Principal, right: Right) -> set[uuid.UUID] | None:
+    """The companies where the principal holds `right`; None means every company
+    (a grant at `all` scope)."""
+    grants = _function_grants(principal, right)
+    if any(g.scope == DataScope.ALL for g in grants):
+        return None
+    return {g.company_id for g in grants}
+
+
+def in_companies_with_right(
+    principal: Principal, right: Right, company: ColumnElement[Any] | Any
+) -> ColumnElement[bool]:
+    """A WHERE clause: the row's company is one where the principal holds `right`."""
+    companies = companies_with_right(principal, right)
+    return true() if companies is None else company.in_(companies)
 
 
 def require_right(principal: Principal, right: Right, company_id: object) -> None:
@@ -165,6 +183,13 @@ def _scope_clause(principal: Principal, right: Right) -> ColumnElement[bool]:
         roots = select(Department.id).where(Department.id.in_(departments))
         clauses.append(Claim.department_id.in_(department_subtree(roots, f"scope_{right.name}")))
     return or_(*clauses) if clauses else false()
+
+
+def claims_within(principal: Principal, right: Right) -> ColumnElement[bool]:
+    """A WHERE clause on Claim: the claims a data-scoped right of the principal reaches."""
+    if right not in DATA_SCOPED:
+        raise ValueError(f"{right} is a company function, not a data-scoped right")
+    return _scope_clause(principal, right)
 
 
 def right_on_claim(principal: Principal, right: Right, claim: Claim) -> ColumnElement[bool]:
@@ -205,9 +230,32 @@ class ClaimNotFound(NotFound):
 
 
 def task_for_me(principal: Principal) -> ColumnElement[bool]:
+    """Tasks assigned to the caller, or in a role pool a grant of theirs reaches.
+
+    A pool task (candidate_role) is the role holders' whose grant's data scope
+    reaches the claim: company or all scope reach every claim, a department grant
+    the claims of its subtree, a self grant none (nobody decides their own claim).
+    """
     mine = [ApprovalTask.assignee_id == principal.employee_id] if principal.employee_id else []
-    for name, company in principal.roles:
-        mine.append(and_(ApprovalTask.candidate_role == name, ApprovalTask.company_id == company))
+    by_role: dict[str, set[uuid.UUID]] = {}
+    for grant in principal.all_grants:
+        in_pool = ApprovalTask.candidate_role == grant.role
+        if grant.scope == DataScope.ALL:
+            mine.append(in_pool)
+        elif grant.scope == DataScope.COMPANY:
+            mine.append(and_(in_pool, ApprovalTask.company_id == grant.company_id))
+        elif grant.scope == DataScope.DEPARTMENT and grant.department_id is not None:
+            by_role.setdefault(grant.role, set()).add(grant.department_id)
+    for n, (role, roots) in enumerate(sorted(by_role.items())):
+        pooled = aliased(Claim)
+        heads = select(Department.id).where(Department.id.in_(roots))
+        tree = department_subtree(heads, f"pool_reach_{n}")
+        mine.append(
+            and_(
+                ApprovalTask.candidate_role == role,
+                ApprovalTask.claim_id.in_(select(pooled.id).where(pooled.department_id.in_(tree))),
+            )
+        )
     return or_(*mine) if mine else false()
 
 
@@ -253,13 +301,33 @@ def require_claimant(principal: Principal, claim: Claim) -> None:
         raise NotClaimant()
 
 
-def can_act_on_task(principal: Principal, task: ApprovalTask) -> bool:
+def can_act_on_task(
+    session: Session, principal: Principal, task: ApprovalTask, claim: Claim
+) -> bool:
+    """May the caller decide this task: theirs by assignment, or a pool their grant reaches?"""
     if task.assignee_id is not None:
         return task.assignee_id == principal.employee_id
-    return (
-        task.candidate_role is not None
-        and (task.candidate_role, task.company_id) in principal.roles
+    if task.candidate_role is None:
+        return False
+    roots: set[uuid.UUID] = set()
+    for grant in principal.all_grants:
+        if grant.role != task.candidate_role:
+            continue
+        if grant.scope == DataScope.ALL:
+            return True
+        if grant.company_id != task.company_id:
+            continue
+        if grant.scope == DataScope.COMPANY:
+            return True
+        if grant.scope == DataScope.DEPARTMENT and grant.department_id is not None:
+            roots.add(grant.department_id)
+    if not roots or claim.department_id is None:
+        return False
+    tree = department_subtree(select(Department.id).where(Department.id.in_(roots)), "task_reach")
+    found = session.scalar(
+        select(exists().where(Department.id.in_(tree), Department.id == claim.department_id))
     )
+    return bool(found)
 
 
 def require_not_claimant(principal: Principal, claim: Claim) -> None:

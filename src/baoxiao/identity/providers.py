@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from baoxiao.audit.service import record as audit
 from baoxiao.identity import oidc
 from baoxiao.identity.errors import ProviderNotFound
-from baoxiao.identity.permissions import Right, companies_with_right, require_right
+from baoxiao.identity.permissions import Right, has_right, in_companies_with_right, require_right
 from baoxiao.identity.principal import Principal
 from baoxiao.identity.schemas import IdentityProviderCreate, IdentityProviderUpdate
 from baoxiao.kernel.clock import utcnow
@@ -38,10 +38,9 @@ def _secret_context(provider_id: uuid.UUID) -> str:
 
 def list_providers(session: Session, principal: Principal) -> list[IdentityProvider]:
     """The providers of the companies the caller administers."""
-    companies = companies_with_right(principal, ADMIN_RIGHT)
     stmt = (
         select(IdentityProvider)
-        .where(IdentityProvider.company_id.in_(companies))
+        .where(in_companies_with_right(principal, ADMIN_RIGHT, IdentityProvider.company_id))
         .order_by(IdentityProvider.key)
     )
     return list(session.scalars(stmt))
@@ -49,7 +48,7 @@ def list_providers(session: Session, principal: Principal) -> list[IdentityProvi
 
 def get(session: Session, principal: Principal, provider_id: uuid.UUID) -> IdentityProvider:
     provider = session.get(IdentityProvider, provider_id)
-    if provider is None or provider.company_id not in companies_with_right(principal, ADMIN_RIGHT):
+    if provider is None or not has_right(principal, ADMIN_RIGHT, provider.company_id):
         raise ProviderNotFound()
     return provider
 

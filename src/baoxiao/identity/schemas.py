@@ -251,6 +251,12 @@ class DeactivationRead(BaseModel):
     already_inactive: bool
 
 
+class TotpResetRead(BaseModel):
+    user_id: uuid.UUID
+    totp_enabled: bool
+    cleared: bool  # False: the person had no second factor (a repeated reset)
+
+
 class IdentitySettingsBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

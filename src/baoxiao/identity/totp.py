@@ -67,11 +67,26 @@ def disable(session: Session, user: User) -> None:
     """Turn TOTP off (the caller has checked the password again)."""
     if user.totp_enabled_at is None and user.totp_secret is None:
         raise TotpNotEnabled()
+    _clear(session, user)
+    _audit(session, user, "user:totp_disable")
+
+
+def reset(session: Session, user: User, *, actor: str) -> bool:
+    """An administrator clears someone's second factor (a lost phone, no recovery code
+    left): they sign in with their password and enrol again. False if none was set,
+    so a repeated reset changes nothing."""
+    if user.totp_enabled_at is None and user.totp_secret is None:
+        return False
+    _clear(session, user)
+    _audit(session, user, "user:totp_reset", actor=actor)
+    return True
+
+
+def _clear(session: Session, user: User) -> None:
     user.totp_secret = None
     user.totp_enabled_at = None
     user.totp_last_step = None
     session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
-    _audit(session, user, "user:totp_disable")
 
 
 def regenerate_recovery_codes(session: Session, user: User) -> list[str]:
@@ -151,10 +166,10 @@ def _use_recovery_code(session: Session, user: User, code: str) -> bool:
     return True
 
 
-def _audit(session: Session, user: User, action: str) -> None:
+def _audit(session: Session, user: User, action: str, *, actor: str | None = None) -> None:
     audit(
         session,
-        actor=f"user:{user.id}",
+        actor=actor or f"user:{user.id}",
         action=action,
         subject_type="user",
         subject_id=str(user.id),

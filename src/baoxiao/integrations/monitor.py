@@ -121,14 +121,17 @@ def backlog(session: Session, company_ids: set[uuid.UUID] | None) -> list[Connec
 def monitor(session: Session, principal: Principal) -> MonitorRead:
     """Backlog per instance and inbox health, for the caller's companies."""
     permissions.require_right(principal, permissions.Right.INTEGRATIONS_ADMIN, principal.company_id)
-    companies = permissions.companies_with_right(principal, permissions.Right.INTEGRATIONS_ADMIN)
-    company_ids = {c for c in companies if isinstance(c, uuid.UUID)}
+    company_ids = permissions.companies_with_right(principal, permissions.Right.INTEGRATIONS_ADMIN)
     inbox = {
         status: n
         for status, n in session.execute(
             select(InboxMessage.status, func.count())
             .join(ConnectorInstance, ConnectorInstance.id == InboxMessage.connector_id)
-            .where(ConnectorInstance.company_id.in_(company_ids))
+            .where(
+                permissions.in_companies_with_right(
+                    principal, permissions.Right.INTEGRATIONS_ADMIN, ConnectorInstance.company_id
+                )
+            )
             .group_by(InboxMessage.status)
         )
     }

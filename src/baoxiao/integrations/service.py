@@ -174,13 +174,13 @@ def get(
 
 
 def list_instances(session: Session, principal: Principal) -> list[ConnectorInstance]:
-    companies = permissions.companies_with_right(principal, permissions.Right.INTEGRATIONS_ADMIN)
-    if not companies:
-        return []
+    right = permissions.Right.INTEGRATIONS_ADMIN
     return list(
         session.scalars(
             select(ConnectorInstance)
-            .where(ConnectorInstance.company_id.in_(companies))
+            .where(
+                permissions.in_companies_with_right(principal, right, ConnectorInstance.company_id)
+            )
             .order_by(ConnectorInstance.created_at)
         )
     )

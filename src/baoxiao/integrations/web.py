@@ -18,7 +18,7 @@ router = page_router(prefix="/admin/integrations")
 
 
 def _require_admin(principal: permissions.Principal) -> None:
-    if not permissions.companies_with_right(principal, permissions.Right.INTEGRATIONS_ADMIN):
+    if not permissions.has_right_anywhere(principal, permissions.Right.INTEGRATIONS_ADMIN):
         raise Forbidden()
 
 

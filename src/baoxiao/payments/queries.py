@@ -1,8 +1,12 @@
-"""What the finance workspace lists: claims to pay, payments waiting for the bank, results."""
+"""What the finance workspace lists: claims to pay, payments waiting for the bank, results.
+
+Each list holds only the claims the cashier's CLAIM_PAY grants reach by their data
+scope: a cashier for Sales sees Sales' claims and payments, not the whole company's.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session, selectinload
 
 from baoxiao.identity import permissions
@@ -11,19 +15,16 @@ from baoxiao.models.claim import Claim, ClaimStatus
 from baoxiao.models.payment import Payment, PaymentStatus
 
 
-def _companies(principal: Principal) -> set[object]:
-    return permissions.companies_with_right(principal, permissions.Right.CLAIM_PAY)
+def _payable_by(principal: Principal) -> ColumnElement[bool]:
+    return permissions.claims_within(principal, permissions.Right.CLAIM_PAY)
 
 
 def payable_claims(session: Session, principal: Principal, limit: int = 200) -> list[Claim]:
-    """Approved claims of the companies where the caller pays, oldest approval first."""
-    companies = _companies(principal)
-    if not companies:
-        return []
+    """Approved claims the caller's CLAIM_PAY scope reaches, oldest approval first."""
     return list(
         session.scalars(
             select(Claim)
-            .where(Claim.company_id.in_(companies), Claim.status == ClaimStatus.APPROVED)
+            .where(Claim.status == ClaimStatus.APPROVED, _payable_by(principal))
             .options(selectinload(Claim.claimant))
             .order_by(Claim.approved_at, Claim.id)
             .limit(limit)
@@ -35,13 +36,10 @@ def payments(
     session: Session, principal: Principal, statuses: list[str], limit: int = 100
 ) -> list[tuple[Payment, Claim]]:
     """Payments in these states with their claims, newest first."""
-    companies = _companies(principal)
-    if not companies:
-        return []
     rows = session.execute(
         select(Payment, Claim)
         .join(Claim, Claim.id == Payment.claim_id)
-        .where(Payment.company_id.in_(companies), Payment.status.in_(statuses))
+        .where(Payment.status.in_(statuses), _payable_by(principal))
         .options(selectinload(Claim.claimant))
         .order_by(Payment.created_at.desc())
         .limit(limit)

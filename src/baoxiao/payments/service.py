@@ -144,13 +144,18 @@ def _load_payment(
 
 
 def by_reference(session: Session, principal: Principal, reference: str) -> uuid.UUID:
-    """The payment with this business reference, in a company the caller pays for."""
-    found = session.scalars(select(Payment).where(Payment.reference == reference)).first()
-    if found is None or not permissions.has_right(
-        principal, permissions.Right.CLAIM_PAY, found.company_id
-    ):
+    """The payment with this business reference, of a claim the caller's scope pays."""
+    found = session.scalar(
+        select(Payment.id)
+        .join(Claim, Claim.id == Payment.claim_id)
+        .where(
+            Payment.reference == reference,
+            permissions.claims_within(principal, permissions.Right.CLAIM_PAY),
+        )
+    )
+    if found is None:
         raise PaymentNotFound()
-    return found.id
+    return found
 
 
 def _check_amount(payment: Payment, amount: Decimal | None) -> None:

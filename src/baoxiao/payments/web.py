@@ -17,7 +17,7 @@ router = page_router(prefix="/finance")
 
 
 def _require_finance(principal: permissions.Principal) -> None:
-    if not permissions.companies_with_right(principal, permissions.Right.CLAIM_PAY):
+    if not permissions.has_right_anywhere(principal, permissions.Right.CLAIM_PAY):
         raise Forbidden()
 
 
