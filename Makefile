@@ -13,6 +13,9 @@ ALEMBIC := $(BIN)/alembic -c src/baoxiao/migrations/alembic.ini
 LINT_PATHS := $(wildcard src tests bench)
 # Extra pytest arguments, e.g. make test PYTEST_ARGS='--db sqlite -x -k claims'
 PYTEST_ARGS ?=
+# Test processes (pytest-xdist): one per core; a module's tests stay on one worker, so
+# its module fixtures (the access-matrix world) are built once. PYTEST_WORKERS=0: serial.
+PYTEST_WORKERS ?= auto
 
 .PHONY: help install demo serve test lint format migration messages bench bench-outbox bench-kills bench-route clean
 
@@ -33,7 +36,7 @@ serve: $(STAMP) ## Run the server from the settings (BAOXIAO_* variables, .env)
 	$(BIN)/baoxiao serve
 
 test: $(STAMP) ## Run the tests on SQLite and PostgreSQL; pass PYTEST_ARGS='...'
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadscope $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff, ruff format --check, mypy, import contracts
 	$(BIN)/ruff check $(LINT_PATHS)

@@ -9,6 +9,7 @@ fills in the provider's login and consent forms.
 
 from __future__ import annotations
 
+import fcntl
 import html
 import json
 import os
@@ -31,18 +32,27 @@ START_TIMEOUT = 30.0
 
 
 def ensure_installed() -> None:
-    """`npm ci` in the tool folder when its node_modules are missing (clean clones, CI)."""
-    if (TOOL_DIR / "node_modules" / "oidc-provider" / "package.json").exists():
+    """`npm ci` in the tool folder when its node_modules are missing (clean clones, CI).
+
+    Test workers (pytest-xdist) may get here together: a lock file makes one install
+    while the others wait, then find the packages there.
+    """
+    marker = TOOL_DIR / "node_modules" / "oidc-provider" / "package.json"
+    if marker.exists():
         return
     npm = shutil.which("npm")
     if npm is None:
         raise RuntimeError("npm is not on PATH: install Node.js 20+ to run the SSO tests")
-    subprocess.run(
-        [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-        cwd=TOOL_DIR,
-        check=True,
-        timeout=600,
-    )
+    with open(TOOL_DIR / ".install.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if marker.exists():
+            return
+        subprocess.run(
+            [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+            cwd=TOOL_DIR,
+            check=True,
+            timeout=600,
+        )
 
 
 @dataclass
