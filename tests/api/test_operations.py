@@ -144,6 +144,7 @@ EXPECTED_ROUTES = {
     ("POST", "/api/v1/role-assignments"),
     ("DELETE", "/api/v1/role-assignments/{assignment_id}"),
     ("POST", "/api/v1/users/{user_id}/deactivate"),
+    ("POST", "/api/v1/users/{user_id}/totp/reset"),
     ("GET", "/api/v1/identity-settings"),
     ("PUT", "/api/v1/identity-settings"),
     ("GET", "/api/v1/service-users"),
