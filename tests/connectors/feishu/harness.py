@@ -216,6 +216,7 @@ def start_env(
             "event_types": ["claim.*", "approval.task.*"],
             "rate_limit_qps": 50,
             "rate_burst": 50,
+            "allow_private_network": True,  # the simulator listens on loopback
             "actor_user_id": str(world["admin"].user.id),
         },
     )

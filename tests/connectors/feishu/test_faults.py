@@ -177,3 +177,20 @@ def test_connection_test_reports_the_subscription(feishu_mode: Env) -> None:
     assert r.status_code == 200 and r.json()["ok"], r.text
     assert "BX_CLAIM" in r.json()["detail"]
     assert "BX_CLAIM" in env.sim.get("/state")["subscribed"]
+
+
+def test_a_private_domain_is_refused_unless_the_instance_allows_it(feishu_mode: Env) -> None:
+    """The app secret goes to the configured domain: on a loopback address (the
+    simulator's) the SSRF guard refuses it until allow_private_network is set."""
+    env = feishu_mode
+    url = f"/api/v1/connectors/{env.connector_id}"
+    off = env.http.patch(url, json={"allow_private_network": False}, headers=env.headers("admin"))
+    assert off.status_code == 200, off.text
+    calls_before = len(env.sim.get("/calls"))
+    r = env.http.post(f"{url}/test", headers=env.headers("admin"))
+    assert r.status_code == 200 and not r.json()["ok"], r.text
+    assert "blocked destination" in r.json()["detail"]
+    assert len(env.sim.get("/calls")) == calls_before  # nothing was sent
+    on = env.http.patch(url, json={"allow_private_network": True}, headers=env.headers("admin"))
+    assert on.status_code == 200
+    assert env.http.post(f"{url}/test", headers=env.headers("admin")).json()["ok"]

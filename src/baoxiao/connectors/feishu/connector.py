@@ -31,6 +31,7 @@ from baoxiao.connectors.base import (
 from baoxiao.connectors.feishu import crypto, payloads
 from baoxiao.connectors.feishu.client import UUID_REUSED, FeishuApiError, FeishuClient
 from baoxiao.connectors.feishu.config import FeishuConfig
+from baoxiao.kernel.netguard import BlockedDestination, check_url
 
 LOOKBACK_MS = 24 * 3600 * 1000
 
@@ -67,10 +68,19 @@ class FeishuConnector(Connector):
         return ctx.config
 
     def client(self, ctx: ConnectorContext) -> FeishuClient:
+        """The API client of this instance's configuration, made once.
+
+        The configured `domain` receives the app secret, so it passes the SSRF guard
+        first: a private address needs the instance's allow_private_network.
+        """
         config = self.config_of(ctx)
-        key = (ctx.connector_id, config.model_dump_json())
+        key = (ctx.connector_id, f"{config.model_dump_json()}|{ctx.allow_private_network}")
         with self._lock:
             if key not in self._clients:
+                try:
+                    check_url(config.domain, allow_private=ctx.allow_private_network)
+                except BlockedDestination as exc:
+                    raise ConnectorError(f"blocked destination: {exc}", retryable=False) from exc
                 self._clients[key] = FeishuClient(config)
             return self._clients[key]
 
@@ -173,8 +183,9 @@ class FeishuConnector(Connector):
 
     def health_check(self, ctx: ConnectorContext) -> HealthResult:
         """The app credentials get a tenant token and the configured definition exists."""
-        config, client = self.config_of(ctx), self.client(ctx)
+        config = self.config_of(ctx)
         try:
+            client = self.client(ctx)
             client.forget_token()
             if config.mode == "feishu" and config.approval_code:
                 client.subscribe(config.approval_code)
