@@ -24,6 +24,7 @@ from baoxiao.claims import web_editor as claims_editor
 from baoxiao.claims.api import router as claims_router
 from baoxiao.identity import runtime
 from baoxiao.identity import web as identity_web
+from baoxiao.identity import web_admin as identity_admin_web
 from baoxiao.identity.admin_api import router as identity_admin_router
 from baoxiao.identity.api import router as identity_router
 from baoxiao.identity.deps import idempotency_scope
@@ -76,6 +77,7 @@ def install_pages(app: FastAPI) -> None:
         payments_batches_web.router,
         payments_employee_web.router,
         org_web.router,
+        identity_admin_web.router,
         integrations_web.router,
     ):
         app.include_router(router)

@@ -5,11 +5,16 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
 
+import pyotp
 from sqlalchemy import select, update
 
+from baoxiao.identity import totp
+from baoxiao.identity.passwords import hash_password
+from baoxiao.kernel import clock
 from baoxiao.kernel.db import Database
-from baoxiao.models import Delivery
+from baoxiao.models import AuditRecord, Delivery, RoleAssignment, User, WebSession
 from baoxiao.models.integration import DeliveryStatus
 from tests.support.factories import World
 from tests.support.integrations import create_webhook
@@ -123,3 +128,150 @@ def test_the_dashboard_charts_what_the_person_may_see(browser_for: Open) -> None
     assert "echarts.min.js" in page
     outsider = browser_for("outsider").get("/").text
     assert '"values": []' in outsider  # nothing of the claimant's is shown to a peer elsewhere
+
+
+# ---- one person: roles with data scopes, second factor, deactivation ---------------------------
+
+
+def _assignments(page: str) -> set[tuple[str, str]]:
+    return set(
+        re.findall(r'<tr id="assignment-[0-9a-f-]{36}" data-role="(\w+)" data-scope="(\w+)">', page)
+    )
+
+
+def test_an_admin_grants_a_scoped_role_and_removes_it_on_the_page(
+    browser_for: Open, world: World, db: Database
+) -> None:
+    admin = browser_for("admin")
+    claimant = world["claimant"].user
+    home = admin.get("/admin").text
+    assert f'href="/admin/people/{claimant.id}"' in home
+    url = f"/admin/people/{claimant.id}"
+    page = admin.get(url)
+    assert page.status_code == 200 and claimant.username in page.text
+    assert _assignments(page.text) == {("employee", "company")}
+    assert 'id="reauth"' not in page.text  # just signed in
+    chinese = browser_for("admin", "zh-CN").get(url).text
+    assert "角色与数据范围" in chinese and "授予角色" in chinese and "整个公司" in chinese
+
+    sales = world.departments["SALES"].id
+    missing = admin.post(f"{url}/roles", {"role": "finance", "scope": "department"})
+    assert missing.status_code == 422 and 'id="person-problem"' in missing.text
+    bogus = admin.post(f"{url}/roles", {"role": "overlord", "scope": "company"})
+    assert bogus.status_code == 422
+    granted = admin.post(
+        f"{url}/roles", {"role": "finance", "scope": "department", "department_id": str(sales)}
+    )
+    assert granted.status_code == 303 and granted.headers["location"] == f"{url}?done=granted"
+    page = admin.get(granted.headers["location"]).text
+    assert _assignments(page) == {("employee", "company"), ("finance", "department")}
+    assert "Role saved." in page
+    with db.transaction() as session:
+        row = session.scalars(
+            select(RoleAssignment).where(
+                RoleAssignment.user_id == claimant.id, RoleAssignment.role == "finance"
+            )
+        ).one()
+        assert (row.scope, row.department_id) == ("department", sales)
+        assigned = row.id
+        actions = set(
+            session.scalars(
+                select(AuditRecord.action).where(AuditRecord.subject_id == str(claimant.id))
+            )
+        )
+        assert "role:grant" in actions
+    # Only an all-companies admin may grant all-companies reach.
+    assert admin.post(f"{url}/roles", {"role": "auditor", "scope": "all"}).status_code == 403
+    assert '<option value="all"' not in page
+
+    removed = admin.post(f"{url}/roles/{assigned}/revoke")
+    assert removed.status_code == 303
+    assert _assignments(admin.get(url).text) == {("employee", "company")}
+    assert admin.post(f"{url}/roles/{assigned}/revoke").status_code == 404  # already gone
+
+
+def test_the_person_page_is_for_user_admins_and_never_for_ones_own_access(
+    browser_for: Open, world: World
+) -> None:
+    url = f"/admin/people/{world['claimant'].user.id}"
+    for who in ("claimant", "manager", "finance", "cashier"):
+        assert browser_for(who).get(url).status_code == 403, who
+    admin = browser_for("admin")
+    other = admin.get(f"/admin/people/{world['foreigner'].user.id}")
+    assert other.status_code == 404  # another company's account does not exist here
+    mine = admin.get(f"/admin/people/{world['admin'].user.id}").text
+    assert 'id="own-account"' in mine and 'id="grant-form"' not in mine
+    assert 'id="deactivate-form"' not in mine
+    own = admin.post(f"/admin/people/{world['admin'].user.id}/roles", {"role": "auditor"})
+    assert own.status_code == 403
+    no_token = admin.client.post(f"{url}/roles", data={"role": "auditor"}, follow_redirects=False)
+    assert no_token.status_code == 403
+
+
+def test_changes_from_an_old_sign_in_need_the_password_again(
+    browser_for: Open, world: World, db: Database
+) -> None:
+    with db.transaction() as session:
+        user = session.get(User, world["admin"].user.id)
+        assert user is not None
+        user.password_hash = hash_password("admin-Pa55word!")
+        world["admin"].user.password_hash = user.password_hash
+    admin = browser_for("admin")
+    with db.transaction() as session:
+        session.execute(
+            update(WebSession)
+            .where(WebSession.user_id == world["admin"].user.id)
+            .values(authenticated_at=clock.utcnow() - timedelta(hours=1))
+        )
+    url = f"/admin/people/{world['claimant'].user.id}"
+    page = admin.get(url).text
+    assert 'id="reauth"' in page and f'name="next" value="{url}"' in page
+    refused = admin.post(f"{url}/roles", {"role": "auditor", "scope": "company"})
+    assert refused.status_code == 403 and "confirm your password" in refused.text
+    wrong = admin.post("/auth/confirm", {"password": "not it", "next": url})
+    assert wrong.status_code == 401
+    confirmed = admin.post("/auth/confirm", {"password": "admin-Pa55word!", "next": url})
+    assert confirmed.status_code == 303 and confirmed.headers["location"] == url
+    assert 'id="reauth"' not in admin.get(url).text
+    assert admin.post(f"{url}/roles", {"role": "auditor", "scope": "company"}).status_code == 303
+
+
+def test_an_admin_resets_a_second_factor_and_deactivates_a_leaver(
+    browser_for: Open, world: World, db: Database
+) -> None:
+    claimant = world["claimant"].user
+    with db.transaction() as session:
+        user = session.get(User, claimant.id)
+        assert user is not None
+        secret, _uri = totp.enroll(session, user)
+        totp.confirm(session, user, pyotp.TOTP(secret).now())
+    leaver = browser_for("claimant")
+    assert leaver.get("/").status_code == 200
+    admin = browser_for("admin")
+    url = f"/admin/people/{claimant.id}"
+    page = admin.get(url).text
+    assert 'id="totp-reset-form"' in page
+    reset = admin.post(f"{url}/totp-reset")
+    assert reset.status_code == 303 and reset.headers["location"] == f"{url}?done=totp_reset"
+    page = admin.get(f"{url}?done=totp_reset").text
+    assert 'id="totp-reset-form"' not in page and '<span id="totp-state">off</span>' in page
+    with db.transaction() as session:
+        user = session.get(User, claimant.id)
+        assert user is not None and user.totp_secret is None and user.totp_enabled_at is None
+
+    gone = admin.post(f"{url}/deactivate", {"reason": "left the company"})
+    assert gone.status_code == 303
+    page = admin.get(f"{url}?done=deactivated").text
+    assert 'id="person-status">Inactive' in page and 'id="deactivate-form"' not in page
+    # Their browser is signed out at once.
+    after = leaver.client.get("/", follow_redirects=False)
+    assert after.status_code == 303 and after.headers["location"].startswith("/login")
+    with db.transaction() as session:
+        user = session.get(User, claimant.id)
+        assert user is not None and not user.active
+        actions = set(
+            session.scalars(
+                select(AuditRecord.action).where(AuditRecord.subject_id == str(claimant.id))
+            )
+        )
+        assert {"user:totp_reset", "user:deactivate"} <= actions

@@ -1,4 +1,4 @@
-"""Administering who holds which role: role assignments, service users, leaver settings.
+"""Administering people: role assignments, deactivation, second-factor resets, leaver settings.
 
 Every change here needs USER_ADMIN (service users: SERVICE_ACCOUNTS) in the
 company concerned, a recent re-authentication when made from a browser
@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from baoxiao.audit.service import record as audit
-from baoxiao.identity import sessions
+from baoxiao.identity import lifecycle, sessions, totp
 from baoxiao.identity.lifecycle import UserNotFound
 from baoxiao.identity.permissions import (
     ASSIGNABLE_ROLES,
@@ -185,6 +185,26 @@ def revoke(session: Session, principal: Principal, assignment_id: uuid.UUID) -> 
         role=row.role,
         scope=row.scope,
     )
+
+
+def deactivate(
+    session: Session, principal: Principal, user_id: uuid.UUID, reason: str
+) -> lifecycle.Deactivation:
+    """A user admin deactivates someone of their company (never themselves)."""
+    require_right(principal, Right.USER_ADMIN, principal.company_id)
+    user = user_in_company(session, user_id, principal.company_id)
+    if user.id == principal.user_id:
+        raise OwnAccessChange()
+    return lifecycle.deactivate_user(session, user.id, actor=principal.actor, reason=reason)
+
+
+def reset_totp(session: Session, principal: Principal, user_id: uuid.UUID) -> bool:
+    """A user admin clears someone's second factor; False when none was set."""
+    require_right(principal, Right.USER_ADMIN, principal.company_id)
+    user = user_in_company(session, user_id, principal.company_id)
+    if user.id == principal.user_id:
+        raise OwnAccessChange()
+    return totp.reset(session, user, actor=principal.actor)
 
 
 def get_settings(session: Session, principal: Principal) -> IdentitySettings:

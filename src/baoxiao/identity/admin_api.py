@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from fastapi import APIRouter, Request, status
 
-from baoxiao.identity import admin, lifecycle, service_users, totp
+from baoxiao.identity import admin, service_users
 from baoxiao.identity.deps import CurrentPrincipal, DbSession
 from baoxiao.identity.permissions import (
     ASSIGNABLE_ROLES,
@@ -109,11 +109,7 @@ def deactivate(
     """Deactivate a leaver: tokens revoked, sessions ended, open tasks handed over."""
     require_right(principal, Right.USER_ADMIN, principal.company_id)
     _reauth(request, session, principal)
-    user = admin.user_in_company(session, user_id, principal.company_id)
-    if user.id == principal.user_id:
-        raise admin.OwnAccessChange()
-    reason = body.reason if body else "admin"
-    done = lifecycle.deactivate_user(session, user.id, actor=principal.actor, reason=reason)
+    done = admin.deactivate(session, principal, user_id, body.reason if body else "admin")
     return DeactivationRead(**done.__dict__)
 
 
@@ -128,11 +124,8 @@ def reset_totp(
     """
     require_right(principal, Right.USER_ADMIN, principal.company_id)
     _reauth(request, session, principal)
-    user = admin.user_in_company(session, user_id, principal.company_id)
-    if user.id == principal.user_id:
-        raise admin.OwnAccessChange()
-    cleared = totp.reset(session, user, actor=principal.actor)
-    return TotpResetRead(user_id=user.id, totp_enabled=False, cleared=cleared)
+    cleared = admin.reset_totp(session, principal, user_id)
+    return TotpResetRead(user_id=user_id, totp_enabled=False, cleared=cleared)
 
 
 @router.get("/identity-settings", response_model=IdentitySettingsRead)

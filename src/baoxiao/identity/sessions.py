@@ -132,9 +132,14 @@ def confirm_identity(session: Session, web: WebSession) -> None:
     session.flush()
 
 
+def recently_authenticated(web: WebSession, policy: SessionPolicy) -> bool:
+    """Was the sign-in (or the last confirmation) within the re-auth window?"""
+    return utcnow() - web.authenticated_at <= policy.reauth
+
+
 def require_recent_authentication(web: WebSession, policy: SessionPolicy) -> None:
     """Sensitive changes need a sign-in or confirmation within the re-auth window."""
-    if utcnow() - web.authenticated_at > policy.reauth:
+    if not recently_authenticated(web, policy):
         raise ReauthenticationRequired()
 
 

@@ -27,6 +27,7 @@ class PersonRow:
     employee: Employee
     username: str | None
     roles: list[str]
+    user_id: uuid.UUID | None = None  # their sign-in account, when they have one
 
 
 def tree(session: Session, principal: Principal) -> list[DepartmentNode]:
@@ -59,5 +60,7 @@ def people(session: Session, principal: Principal) -> list[PersonRow]:
     for emp in list_in_company(session, principal, Employee):
         user = users.get(emp.id)
         roles = sorted({r.role for r in user.roles}) if user else []
-        rows.append(PersonRow(emp, user.username if user else None, roles))
+        rows.append(
+            PersonRow(emp, user.username if user else None, roles, user.id if user else None)
+        )
     return rows
