@@ -272,6 +272,25 @@ def test_finance_pages_refuse_the_wrong_role_and_render_for_finance(browser_for:
     assert me.get("/account/bank").status_code == 200
 
 
+def test_the_finance_menu_leads_each_role_to_what_it_may_do(browser_for: Open) -> None:
+    """A reviewer who pays nothing lands on the vouchers; the cashier on the payments;
+    nobody sees a tab that would answer 403."""
+    reviewer, cashier, claimant = (
+        browser_for("finance"),
+        browser_for("cashier"),
+        browser_for("claimant"),
+    )
+    landing = reviewer.get("/finance", follow_redirects=False)
+    assert landing.status_code == 303 and landing.headers["location"] == "/finance/vouchers"
+    vouchers = reviewer.get("/finance/vouchers").text
+    assert 'href="/finance/vouchers"' in vouchers and 'href="/finance/batches"' not in vouchers
+    assert '<li><a href="/finance" ' in vouchers  # the top menu entry
+    workspace = cashier.get("/finance").text
+    assert 'href="/finance/batches"' in workspace and 'href="/finance/vouchers"' in workspace
+    assert '<li><a href="/finance" ' not in claimant.get("/").text
+    assert claimant.get("/finance", follow_redirects=False).status_code == 403
+
+
 def test_a_cashier_scoped_to_a_department_sees_only_its_claims_and_payments(
     db: Database, world: World, browser_for: Open
 ) -> None:

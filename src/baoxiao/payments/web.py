@@ -23,7 +23,12 @@ def _require_finance(principal: permissions.Principal) -> None:
 
 @router.get("")
 def workspace(request: Request, principal: WebPrincipal, session: DbSession) -> Response:
-    """Claims to pay, payments in flight and the latest results."""
+    """Claims to pay, payments in flight and the latest results; a finance reviewer who
+    pays nothing lands on the vouchers."""
+    if not permissions.has_right_anywhere(
+        principal, permissions.Right.CLAIM_PAY
+    ) and permissions.has_right_anywhere(principal, permissions.Right.VOUCHER_EXPORT):
+        return redirect("/finance/vouchers")
     _require_finance(principal)
     return render(
         request,

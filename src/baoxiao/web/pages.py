@@ -25,6 +25,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import ValidationError
 
 from baoxiao.identity.errors import SessionInvalid
+from baoxiao.identity.permissions import Right, has_right_anywhere
 from baoxiao.identity.principal import Principal
 from baoxiao.identity.sso_web import safe_next
 from baoxiao.kernel.errors import AppError, Unauthorized, ValidationFailed
@@ -110,6 +111,10 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
             lang=lang,
             principal=principal,
             roles=principal.role_names if principal else set(),
+            # The rights held in some company, for menus; every page still checks its own.
+            rights={r.value for r in Right if has_right_anywhere(principal, r)}
+            if principal
+            else set(),
             csrf_token=web.csrf_token if web is not None else "",
             path=request.url.path,
             htmx=is_htmx(request),
