@@ -24,6 +24,7 @@ from baoxiao.claims import web_editor as claims_editor
 from baoxiao.claims.api import router as claims_router
 from baoxiao.identity import runtime
 from baoxiao.identity import web as identity_web
+from baoxiao.identity import web_account as identity_account_web
 from baoxiao.identity import web_admin as identity_admin_web
 from baoxiao.identity.admin_api import router as identity_admin_router
 from baoxiao.identity.api import router as identity_router
@@ -78,6 +79,7 @@ def install_pages(app: FastAPI) -> None:
         payments_employee_web.router,
         org_web.router,
         identity_admin_web.router,
+        identity_account_web.router,
         integrations_web.router,
     ):
         app.include_router(router)
