@@ -46,21 +46,17 @@ from lark_oapi.core.token.manager import TokenManager
 
 from baoxiao.connectors.base import ConnectorError
 from baoxiao.connectors.feishu.config import FeishuConfig
+from baoxiao.connectors.feishu.errors import (
+    SUBSCRIPTION_EXISTS,
+    THROTTLED,
+    TOKEN_REJECTED,
+    UUID_REUSED,
+    FeishuApiError,
+)
 
-THROTTLED = frozenset({99991400, 99991402, 11020, 11021, 11232})
-TOKEN_REJECTED = frozenset({99991661, 99991663, 99991664, 99991665, 99991668})
-UUID_REUSED = 60012
-SUBSCRIPTION_EXISTS = 1390007
+__all__ = ["UUID_REUSED", "FeishuApiError", "FeishuClient"]
+
 PAGE_SIZE = 50
-
-
-class FeishuApiError(ConnectorError):
-    """Feishu answered with a non-zero code."""
-
-    def __init__(self, code: int, msg: str, status: int | None) -> None:
-        retryable = status is None or status >= 500
-        super().__init__(f"feishu {code}: {msg}"[:300], retryable=retryable, status_code=status)
-        self.code = code
 
 
 def _reset_seconds(headers: dict[str, str]) -> float | None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from baoxiao.connectors.base import (
     Connector,
@@ -29,9 +29,12 @@ from baoxiao.connectors.base import (
     InboundRequest,
 )
 from baoxiao.connectors.feishu import crypto, payloads
-from baoxiao.connectors.feishu.client import UUID_REUSED, FeishuApiError, FeishuClient
 from baoxiao.connectors.feishu.config import FeishuConfig
+from baoxiao.connectors.feishu.errors import UUID_REUSED, FeishuApiError
 from baoxiao.kernel.netguard import BlockedDestination, check_url
+
+if TYPE_CHECKING:
+    from baoxiao.connectors.feishu.client import FeishuClient
 
 LOOKBACK_MS = 24 * 3600 * 1000
 
@@ -81,6 +84,10 @@ class FeishuConnector(Connector):
                     check_url(config.domain, allow_private=ctx.allow_private_network)
                 except BlockedDestination as exc:
                     raise ConnectorError(f"blocked destination: {exc}", retryable=False) from exc
+                # lark-oapi takes about 2 s to import: only a process that calls
+                # Feishu pays for it, not every server, worker and CLI start.
+                from baoxiao.connectors.feishu.client import FeishuClient
+
                 self._clients[key] = FeishuClient(config)
             return self._clients[key]
 

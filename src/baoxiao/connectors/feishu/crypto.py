@@ -16,10 +16,6 @@ import json
 import secrets
 from typing import Any
 
-from lark_oapi.core.model import RawRequest
-from lark_oapi.core.utils.decryptor import AESCipher
-from lark_oapi.event.dispatcher_handler import EventDispatcherHandler
-
 from baoxiao.connectors.base import InboundRejected, PayloadInvalid, SignatureInvalid
 
 P1_EVENTS = ("approval_instance", "approval_task")
@@ -47,6 +43,9 @@ def dispatch(
 ) -> dict[str, Any]:
     """Verify and decode one push; returns {"challenge": ...} or {"schema", "id", "type",
     "event", "header"} with the event's own id (v1 uuid, v2 header.event_id)."""
+    from lark_oapi.core.model import RawRequest  # lark-oapi loads on the first push
+    from lark_oapi.event.dispatcher_handler import EventDispatcherHandler
+
     seen: list[Any] = []
     builder = EventDispatcherHandler.builder(encrypt_key, verification_token)
     for name in P1_EVENTS:
@@ -86,6 +85,8 @@ def _reason(content: bytes | None) -> str:
 
 def open_quick_approval(key: str, token: str, body: bytes) -> dict[str, Any]:
     """The quick-approval callback: decrypt if a key is set, then check its `token`."""
+    from lark_oapi.core.utils.decryptor import AESCipher
+
     try:
         message = json.loads(body)
         if key and "encrypt" in message:
