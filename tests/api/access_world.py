@@ -157,25 +157,25 @@ def _subtree(world: World, root: uuid.UUID) -> set[uuid.UUID]:
     return out
 
 
+def _grant_reaches(world: World, who: str, grant: Any, claim: dict[str, Any]) -> bool:
+    """Does one grant's data scope reach this claim?"""
+    if grant.scope == DataScope.ALL:
+        return True
+    if grant.scope == DataScope.COMPANY:
+        return str(grant.company_id) == claim["company_id"]
+    if grant.scope == DataScope.DEPARTMENT:
+        return grant.department_id is not None and uuid.UUID(claim["department_id"]) in _subtree(
+            world, grant.department_id
+        )
+    return grant.scope == DataScope.SELF and owner_of(world, claim) == who
+
+
 def right_reaches(world: World, who: str, right: Right, claim: dict[str, Any]) -> bool:
     """Does one of `who`'s role grants give `right` over this claim?"""
-    user = world[who].user
-    for grant in user.roles:
-        if right not in rights_of(grant.role):
-            continue
-        if grant.scope == DataScope.ALL:
-            return True
-        if grant.scope == DataScope.COMPANY and str(grant.company_id) == claim["company_id"]:
-            return True
-        if (
-            grant.scope == DataScope.DEPARTMENT
-            and grant.department_id is not None
-            and uuid.UUID(claim["department_id"]) in _subtree(world, grant.department_id)
-        ):
-            return True
-        if grant.scope == DataScope.SELF and owner_of(world, claim) == who:
-            return True
-    return False
+    return any(
+        right in rights_of(g.role) and _grant_reaches(world, who, g, claim)
+        for g in world[who].user.roles
+    )
 
 
 def pool_reaches(world: World, who: str, role: str, claim: dict[str, Any]) -> bool:
@@ -183,20 +183,10 @@ def pool_reaches(world: World, who: str, role: str, claim: dict[str, Any]) -> bo
     scope reaches the claim (self scope never: nobody decides their own), not the claimant."""
     if owner_of(world, claim) == who:
         return False
-    for grant in world[who].user.roles:
-        if grant.role != role:
-            continue
-        if grant.scope == DataScope.ALL:
-            return True
-        if grant.scope == DataScope.COMPANY and str(grant.company_id) == claim["company_id"]:
-            return True
-        if (
-            grant.scope == DataScope.DEPARTMENT
-            and grant.department_id is not None
-            and uuid.UUID(claim["department_id"]) in _subtree(world, grant.department_id)
-        ):
-            return True
-    return False
+    return any(
+        g.role == role and g.scope != DataScope.SELF and _grant_reaches(world, who, g, claim)
+        for g in world[who].user.roles
+    )
 
 
 def holds(world: World, who: str, right: Right) -> bool:
