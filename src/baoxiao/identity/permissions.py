@@ -307,25 +307,35 @@ def can_act_on_task(
     """May the caller decide this task: theirs by assignment, or a pool their grant reaches?"""
     if task.assignee_id is not None:
         return task.assignee_id == principal.employee_id
-    if task.candidate_role is None:
-        return False
+    pool = [g for g in principal.all_grants if g.role == task.candidate_role]
+    return _grants_reach(session, pool, task.company_id, claim.department_id, own=False)
+
+
+def _grants_reach(
+    session: Session,
+    grants: list[Grant],
+    company_id: uuid.UUID,
+    department_id: uuid.UUID | None,
+    *,
+    own: bool,
+) -> bool:
+    """Does one of the grants' data scopes reach something of that company and department
+    (`own`: it is the holder's own, which a self-scoped grant reaches)? One query at most."""
     roots: set[uuid.UUID] = set()
-    for grant in principal.all_grants:
-        if grant.role != task.candidate_role:
-            continue
+    for grant in grants:
         if grant.scope == DataScope.ALL:
             return True
-        if grant.company_id != task.company_id:
+        if grant.company_id != company_id:
             continue
-        if grant.scope == DataScope.COMPANY:
+        if grant.scope == DataScope.COMPANY or (grant.scope == DataScope.SELF and own):
             return True
         if grant.scope == DataScope.DEPARTMENT and grant.department_id is not None:
             roots.add(grant.department_id)
-    if not roots or claim.department_id is None:
+    if not roots or department_id is None:
         return False
-    tree = department_subtree(select(Department.id).where(Department.id.in_(roots)), "task_reach")
+    tree = department_subtree(select(Department.id).where(Department.id.in_(roots)), "reach")
     found = session.scalar(
-        select(exists().where(Department.id.in_(tree), Department.id == claim.department_id))
+        select(exists().where(Department.id.in_(tree), Department.id == department_id))
     )
     return bool(found)
 
@@ -357,22 +367,10 @@ def right_reaches_employee(
     session: Session, principal: Principal, right: Right, employee: Employee
 ) -> bool:
     """Does a grant of a data-scoped right reach this employee (as it would their claims)?"""
-    for grant in _function_grants(principal, right):
-        if grant.scope == DataScope.ALL:
-            return True
-        if grant.company_id != employee.company_id:
-            continue
-        if grant.scope == DataScope.COMPANY:
-            return True
-        if grant.scope == DataScope.SELF and employee.id == principal.employee_id:
-            return True
-        if grant.scope == DataScope.DEPARTMENT and employee.department_id is not None:
-            roots = select(Department.id).where(Department.id == grant.department_id)
-            tree = department_subtree(roots, "employee_reach")
-            if session.scalar(
-                select(
-                    exists().where(Department.id.in_(tree), Department.id == employee.department_id)
-                )
-            ):
-                return True
-    return False
+    return _grants_reach(
+        session,
+        _function_grants(principal, right),
+        employee.company_id,
+        employee.department_id,
+        own=employee.id == principal.employee_id,
+    )
