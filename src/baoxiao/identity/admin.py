@@ -97,6 +97,14 @@ def list_assignments(session: Session, principal: Principal) -> Sequence[RoleAss
     ).all()
 
 
+def may_grant_all_scope(principal: Principal) -> bool:
+    """Only an admin holding user:admin at `all` scope grants all-companies reach."""
+    return any(
+        g.scope == DataScope.ALL and Right.USER_ADMIN in rights_of(g.role)
+        for g in principal.all_grants
+    )
+
+
 def _check_scope(
     session: Session,
     principal: Principal,
@@ -110,11 +118,8 @@ def _check_scope(
             raise InvalidAssignment(reason="department scope needs a department of the company")
     elif department_id is not None:
         raise InvalidAssignment(reason="only department scope names a department")
-    if scope == DataScope.ALL and not any(
-        g.scope == DataScope.ALL and Right.USER_ADMIN in rights_of(g.role)
-        for g in principal.all_grants
-    ):
-        raise Forbidden()  # only an all-companies admin grants all-companies reach
+    if scope == DataScope.ALL and not may_grant_all_scope(principal):
+        raise Forbidden()
 
 
 def grant(

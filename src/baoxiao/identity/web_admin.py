@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from baoxiao.identity import admin, sessions
 from baoxiao.identity.admin import AssignmentNotFound
 from baoxiao.identity.deps import CsrfProtected, DbSession, WebPrincipal
-from baoxiao.identity.permissions import ASSIGNABLE_ROLES, Right, require_right, rights_of
+from baoxiao.identity.permissions import ASSIGNABLE_ROLES, Right, require_right
 from baoxiao.identity.principal import Principal
 from baoxiao.kernel.errors import AppError, ValidationFailed
 from baoxiao.models.identity import (
@@ -73,18 +73,12 @@ def _person_page(
         departments={d.id: d for d in departments},
         identities=identities,
         roles_to_grant=ROLE_ORDER,
-        scopes=[s.value for s in DataScope if s != DataScope.ALL or _grants_all(principal)],
+        scopes=[
+            s.value for s in DataScope if s != DataScope.ALL or admin.may_grant_all_scope(principal)
+        ],
         is_me=user.id == principal.user_id,
         reauth_needed=web is not None and not sessions.recently_authenticated(web, policy),
         problem=problem,
-    )
-
-
-def _grants_all(principal: Principal) -> bool:
-    """Only an admin holding user:admin at `all` scope grants all-companies reach."""
-    return any(
-        g.scope == DataScope.ALL and Right.USER_ADMIN in rights_of(g.role)
-        for g in principal.all_grants
     )
 
 
