@@ -54,6 +54,7 @@ def test_two_step_sign_in_is_set_up_with_a_qr_code_and_turned_off(
     started = me.post(f"{URL}/totp", {"password": PASSWORD})
     assert started.status_code == 200
     assert '<figure id="totp-qr"><svg' in started.text
+    assert started.headers["cache-control"] == "private, no-store"  # the secret is on it
     secret = re.search(r'<code id="totp-secret">([A-Z2-7]+)</code>', started.text)
     assert secret
     bad = me.post(f"{URL}/totp/confirm", {"code": "000000"})

@@ -121,7 +121,10 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
             **context,
         )
     )
-    return HTMLResponse(html, status_code=status_code)
+    response = HTMLResponse(html, status_code=status_code)
+    if principal is not None:  # personal data, and at times a secret shown once: never cached
+        response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 def redirect(url: str, request: Request | None = None) -> Response:
