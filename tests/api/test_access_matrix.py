@@ -169,6 +169,8 @@ RULES: dict[tuple[str, str], tuple[Any, ...]] = {
     ),
     ("DELETE", "/role-assignments/{assignment_id}"): ("right", Right.USER_ADMIN),
     ("POST", "/users/{user_id}/totp/reset"): ("right", Right.USER_ADMIN),
+    ("POST", "/users"): ("right", Right.USER_ADMIN, {"employee_id": NOBODY, "username": "nobody"}),
+    ("POST", "/users/{user_id}/password-reset"): ("right", Right.USER_ADMIN),
     ("POST", "/users/{user_id}/deactivate"): ("right", Right.USER_ADMIN),
     ("GET", "/identity-settings"): ("right", Right.USER_ADMIN),
     ("PUT", "/identity-settings"): (

@@ -145,6 +145,8 @@ EXPECTED_ROUTES = {
     ("DELETE", "/api/v1/role-assignments/{assignment_id}"),
     ("POST", "/api/v1/users/{user_id}/deactivate"),
     ("POST", "/api/v1/users/{user_id}/totp/reset"),
+    ("POST", "/api/v1/users"),
+    ("POST", "/api/v1/users/{user_id}/password-reset"),
     ("GET", "/api/v1/identity-settings"),
     ("PUT", "/api/v1/identity-settings"),
     ("GET", "/api/v1/service-users"),

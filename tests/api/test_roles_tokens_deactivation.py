@@ -18,7 +18,7 @@ from baoxiao.identity.errors import ReauthenticationRequired, SessionInvalid
 from baoxiao.identity.service import principal_for
 from baoxiao.kernel.db import Database
 from baoxiao.kernel.sessions import SessionPolicy
-from baoxiao.models import ApprovalTask, AuditRecord, IdentitySettings, User
+from baoxiao.models import ApprovalTask, AuditRecord, Employee, IdentitySettings, User
 from tests.api.conftest import Api
 from tests.support.factories import World, make_person
 
@@ -303,3 +303,96 @@ def test_only_user_admins_deactivate_and_never_themselves(client: TestClient, wo
         client.post(f"{V1}/users/{foreign}/deactivate", headers=world["admin"].headers).status_code
         == 404
     )
+
+
+# ---- local logins: created for an employee, a forgotten password reset -------------------------
+
+
+def _employee_without_login(db: Database, world: World, no: str = "E-NEW-1") -> uuid.UUID:
+    with db.transaction() as session:
+        emp = Employee(
+            company_id=world.company.id,
+            employee_no=no,
+            name="Wang Fang",
+            department_id=world.departments["RD"].id,
+        )
+        session.add(emp)
+        session.flush()
+        return emp.id
+
+
+def test_an_admin_creates_a_local_login_with_a_temporary_password(
+    client: TestClient, world: World, db: Database
+) -> None:
+    employee_id = _employee_without_login(db, world)
+    body = {"employee_id": str(employee_id), "username": "wang.fang"}
+    assert (
+        client.post("/api/v1/users", json=body, headers=world["finance"].headers).status_code == 403
+    )
+    made = client.post("/api/v1/users", json=body, headers=world["admin"].headers)
+    assert made.status_code == 201, made.text
+    temporary = made.json()["temporary_password"]
+    assert len(temporary) == 16 and made.json()["username"] == "wang.fang"
+    signed_in = client.post(
+        "/api/v1/auth/token", json={"username": "wang.fang", "password": temporary}
+    )
+    assert signed_in.status_code == 201
+    me = client.get("/api/v1/me", headers=_bearer(signed_in.json()["access_token"])).json()
+    assert me["employee_id"] == str(employee_id)
+    assert [r["role"] for r in me["roles"]] == ["employee"]
+
+    again = client.post("/api/v1/users", json=body, headers=world["admin"].headers)
+    assert again.status_code == 409 and again.json()["code"] == "employee_has_login"
+    other = _employee_without_login(db, world, "E-NEW-2")
+    taken = {"employee_id": str(other), "username": "WANG.fang"}
+    clash = client.post("/api/v1/users", json=taken, headers=world["admin"].headers)
+    assert clash.status_code == 409 and clash.json()["code"] == "username_taken"
+    bad = {"employee_id": str(other), "username": "-x y"}
+    refused = client.post("/api/v1/users", json=bad, headers=world["admin"].headers)
+    assert refused.status_code == 422
+    foreign = {"employee_id": str(world["foreigner"].employee.id), "username": "someone"}  # type: ignore[union-attr]
+    assert (
+        client.post("/api/v1/users", json=foreign, headers=world["admin"].headers).status_code
+        == 404
+    )
+    with db.transaction() as session:
+        assert (
+            session.scalars(select(AuditRecord).where(AuditRecord.action == "user:create"))
+            .one()
+            .subject_id
+            == made.json()["user_id"]
+        )
+
+
+def test_a_forgotten_password_is_replaced_and_sign_ins_end(
+    client: TestClient, world: World, db: Database
+) -> None:
+    employee_id = _employee_without_login(db, world)
+    made = client.post(
+        "/api/v1/users",
+        json={"employee_id": str(employee_id), "username": "wang.fang"},
+        headers=world["admin"].headers,
+    ).json()
+    first = client.post(
+        "/api/v1/auth/token", json={"username": "wang.fang", "password": made["temporary_password"]}
+    ).json()["access_token"]
+    url = f"/api/v1/users/{made['user_id']}/password-reset"
+    assert client.post(url, headers=world["finance"].headers).status_code == 403
+    own = client.post(
+        f"/api/v1/users/{world['admin'].user.id}/password-reset", headers=world["admin"].headers
+    )
+    assert own.status_code == 403
+    reset = client.post(url, headers=world["admin"].headers)
+    assert reset.status_code == 200, reset.text
+    new = reset.json()["temporary_password"]
+    assert new != made["temporary_password"]
+    assert client.get("/api/v1/me", headers=_bearer(first)).status_code == 401  # login token ended
+    old = {"username": "wang.fang", "password": made["temporary_password"]}
+    assert client.post("/api/v1/auth/token", json=old).status_code == 401
+    fresh = {"username": "wang.fang", "password": new}
+    assert client.post("/api/v1/auth/token", json=fresh).status_code == 201
+    with db.transaction() as session:
+        audit = session.scalars(
+            select(AuditRecord).where(AuditRecord.action == "user:password_reset")
+        ).one()
+        assert audit.actor == f"user:{world['admin'].user.id}" and new not in str(audit.data)

@@ -8,13 +8,14 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pyotp
+from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from baoxiao.identity import totp
 from baoxiao.identity.passwords import hash_password
 from baoxiao.kernel import clock
 from baoxiao.kernel.db import Database
-from baoxiao.models import AuditRecord, Delivery, RoleAssignment, User, WebSession
+from baoxiao.models import AuditRecord, Delivery, Employee, RoleAssignment, User, WebSession
 from baoxiao.models.integration import DeliveryStatus
 from tests.support.factories import World
 from tests.support.integrations import create_webhook
@@ -275,3 +276,41 @@ def test_an_admin_resets_a_second_factor_and_deactivates_a_leaver(
             )
         )
         assert {"user:totp_reset", "user:deactivate"} <= actions
+
+
+def test_an_admin_creates_a_login_and_later_sets_a_temporary_password(
+    browser_for: Open, world: World, db: Database, anonymous: TestClient
+) -> None:
+    with db.transaction() as session:
+        emp = Employee(
+            company_id=world.company.id,
+            employee_no="E-WEB-9",
+            name="Zhao Lei",
+            department_id=world.departments["SALES"].id,
+        )
+        session.add(emp)
+        session.flush()
+        employee_id = emp.id
+    admin = browser_for("admin")
+    home = admin.get("/admin").text
+    assert f'name="employee_id" value="{employee_id}"' in home and 'value="e-web-9"' in home
+    made = admin.post("/admin/people", {"employee_id": str(employee_id), "username": "zhao.lei"})
+    assert made.status_code == 200 and 'id="temporary-password"' in made.text
+    first = re.search(r'<code id="temporary-value">([^<]+)</code>', made.text)
+    assert first
+    assert made.headers["cache-control"] == "private, no-store"
+    signed_in = anonymous.post(
+        "/login", data={"username": "zhao.lei", "password": first.group(1)}, follow_redirects=False
+    )
+    assert signed_in.status_code == 303
+    with db.transaction() as session:
+        user = session.scalars(select(User).where(User.username == "zhao.lei")).one()
+        user_id = user.id
+    page = admin.get(f"/admin/people/{user_id}").text
+    assert 'id="temporary-password"' not in page  # shown only once
+    reset = admin.post(f"/admin/people/{user_id}/password-reset")
+    second = re.search(r'<code id="temporary-value">([^<]+)</code>', reset.text)
+    assert reset.status_code == 200 and second and second.group(1) != first.group(1)
+    assert anonymous.get("/", follow_redirects=False).status_code == 303  # signed out by the reset
+    duplicate = admin.post("/admin/people", {"employee_id": str(employee_id), "username": "z2"})
+    assert duplicate.status_code == 409

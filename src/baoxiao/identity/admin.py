@@ -7,14 +7,16 @@ session, and is audited.
 
 from __future__ import annotations
 
+import re
+import secrets
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from baoxiao.audit.service import record as audit
-from baoxiao.identity import lifecycle, sessions, totp
+from baoxiao.identity import lifecycle, service, sessions, totp
 from baoxiao.identity.lifecycle import UserNotFound
 from baoxiao.identity.permissions import (
     ASSIGNABLE_ROLES,
@@ -25,7 +27,7 @@ from baoxiao.identity.permissions import (
 )
 from baoxiao.identity.principal import Principal
 from baoxiao.kernel.clock import utcnow
-from baoxiao.kernel.errors import Forbidden, NotFound, ValidationFailed
+from baoxiao.kernel.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from baoxiao.kernel.i18n import Msg
 from baoxiao.kernel.sessions import SessionPolicy
 from baoxiao.models.identity import DataScope, Role, RoleAssignment, User, WebSession
@@ -36,6 +38,14 @@ from baoxiao.models.provisioning import IdentitySettings
 class AssignmentNotFound(NotFound):
     code = "role_assignment_not_found"
     message = Msg("Role assignment not found.", "未找到该角色分配。")
+
+
+class InvalidUsername(ValidationFailed):
+    code = "invalid_username"
+    message = Msg(
+        "A username has 3 to 150 letters, digits or . _ @ - and starts with a letter or digit.",
+        "用户名为 3 至 150 个字母、数字或 . _ @ -,须以字母或数字开头。",
+    )
 
 
 class InvalidAssignment(ValidationFailed):
@@ -95,6 +105,95 @@ def list_assignments(session: Session, principal: Principal) -> Sequence[RoleAss
         .where(RoleAssignment.company_id == principal.company_id)
         .order_by(RoleAssignment.created_at, RoleAssignment.id)
     ).all()
+
+
+class EmployeeHasLogin(Conflict):
+    code = "employee_has_login"
+    message = Msg("This employee already has a login.", "该员工已有登录账号。")
+
+
+class UsernameTaken(Conflict):
+    code = "username_taken"
+    message = Msg("This username is already taken.", "该用户名已被使用。")
+
+
+class EmployeeNotFound(NotFound):
+    code = "employee_not_found"
+    message = Msg("Employee not found.", "未找到该员工。")
+
+
+class UserInactive(Conflict):
+    code = "user_inactive"
+    message = Msg("This account is deactivated.", "该账号已停用。")
+
+
+USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{2,149}")
+
+
+TEMPORARY_ALPHABET = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+def temporary_password(username: str) -> str:
+    """16 random characters from an unambiguous set (about 92 bits), drawn again in the
+    rare case it contains the username and so fails the policy."""
+    while True:
+        password = "".join(secrets.choice(TEMPORARY_ALPHABET) for _ in range(16))
+        if username.lower() not in password.lower():
+            return password
+
+
+def create_login(
+    session: Session, principal: Principal, employee_id: uuid.UUID, username: str
+) -> tuple[User, str]:
+    """A local account for an employee without one (a company without SSO or SCIM), with
+    the employee role and a temporary password shown once to the admin."""
+    require_right(principal, Right.USER_ADMIN, principal.company_id)
+    employee = session.get(Employee, employee_id)
+    if employee is None or employee.company_id != principal.company_id or not employee.active:
+        raise EmployeeNotFound()
+    if session.scalar(select(User.id).where(User.employee_id == employee.id)) is not None:
+        raise EmployeeHasLogin()
+    username = username.strip()
+    if not USERNAME.fullmatch(username):
+        raise InvalidUsername()
+    if session.scalar(select(User.id).where(func.lower(User.username) == username.lower())):
+        raise UsernameTaken()
+    user = User(
+        company_id=principal.company_id,
+        username=username,
+        display_name=employee.name,
+        employee_id=employee.id,
+    )
+    user.roles = [RoleAssignment(role=Role.EMPLOYEE.value, company_id=principal.company_id)]
+    session.add(user)
+    password = temporary_password(username)
+    service.set_password(session, user, password)
+    _audit(session, principal, "user:create", str(user.id), principal.company_id, username=username)
+    return user, password
+
+
+def reset_password(session: Session, principal: Principal, user_id: uuid.UUID) -> str:
+    """A forgotten password: a temporary one, shown once to the admin; the person's
+    browser sessions and login tokens end (their personal API tokens stay)."""
+    require_right(principal, Right.USER_ADMIN, principal.company_id)
+    user = user_in_company(session, user_id, principal.company_id)
+    if user.id == principal.user_id:
+        raise OwnAccessChange()
+    if not user.active:
+        raise UserInactive()
+    password = temporary_password(user.username)
+    service.set_password(session, user, password)
+    ended = sessions.end_all_for_user(session, user.id, "password_reset")
+    ended += service.revoke_login_tokens(session, user.id)
+    _audit(
+        session,
+        principal,
+        "user:password_reset",
+        str(user.id),
+        user.company_id,
+        sign_ins_ended=ended,
+    )
+    return password
 
 
 def may_grant_all_scope(principal: Principal) -> bool:

@@ -26,11 +26,13 @@ from baoxiao.identity.schemas import (
     DeactivationRead,
     IdentitySettingsBody,
     IdentitySettingsRead,
+    LoginCreate,
     PermissionTable,
     RoleInfo,
     ServiceTokenCreate,
     ServiceUserCreate,
     ServiceUserRead,
+    TemporaryPassword,
     TokenIssued,
     TokenRead,
     TotpResetRead,
@@ -111,6 +113,31 @@ def deactivate(
     _reauth(request, session, principal)
     done = admin.deactivate(session, principal, user_id, body.reason if body else "admin")
     return DeactivationRead(**done.__dict__)
+
+
+@router.post("/users", response_model=TemporaryPassword, status_code=status.HTTP_201_CREATED)
+def create_login(
+    body: LoginCreate, request: Request, principal: CurrentPrincipal, session: DbSession
+) -> TemporaryPassword:
+    """A local login for an employee who has none, with the employee role and a
+    temporary password (in the answer only, once)."""
+    require_right(principal, Right.USER_ADMIN, principal.company_id)
+    _reauth(request, session, principal)
+    user, password = admin.create_login(session, principal, body.employee_id, body.username)
+    return TemporaryPassword(user_id=user.id, username=user.username, temporary_password=password)
+
+
+@router.post("/users/{user_id}/password-reset", response_model=TemporaryPassword)
+def reset_password(
+    user_id: uuid.UUID, request: Request, principal: CurrentPrincipal, session: DbSession
+) -> TemporaryPassword:
+    """A forgotten password: a new temporary one (in the answer only, once); the person's
+    browser sessions and login tokens end. Audited as user:password_reset."""
+    require_right(principal, Right.USER_ADMIN, principal.company_id)
+    _reauth(request, session, principal)
+    password = admin.reset_password(session, principal, user_id)
+    user = admin.user_in_company(session, user_id, principal.company_id)
+    return TemporaryPassword(user_id=user.id, username=user.username, temporary_password=password)
 
 
 @router.post("/users/{user_id}/totp/reset", response_model=TotpResetRead)

@@ -251,6 +251,19 @@ class DeactivationRead(BaseModel):
     already_inactive: bool
 
 
+class LoginCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    employee_id: uuid.UUID
+    username: str = Field(min_length=3, max_length=150)
+
+
+class TemporaryPassword(BaseModel):
+    user_id: uuid.UUID
+    username: str
+    temporary_password: str  # shown once; the person changes it on their security page
+
+
 class TotpResetRead(BaseModel):
     user_id: uuid.UUID
     totp_enabled: bool

@@ -171,6 +171,8 @@ ENDPOINT_SCOPES: Mapping[tuple[str, str], str | None] = {
     ("DELETE", f"{V1}/role-assignments/{{assignment_id}}"): "users:admin",
     ("POST", f"{V1}/users/{{user_id}}/deactivate"): "users:admin",
     ("POST", f"{V1}/users/{{user_id}}/totp/reset"): "users:admin",
+    ("POST", f"{V1}/users"): "users:admin",
+    ("POST", f"{V1}/users/{{user_id}}/password-reset"): "users:admin",
     ("GET", f"{V1}/identity-settings"): "users:admin",
     ("PUT", f"{V1}/identity-settings"): "users:admin",
     ("GET", f"{V1}/identity-providers"): "users:admin",

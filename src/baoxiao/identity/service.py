@@ -184,6 +184,21 @@ def verify_own_password(
     return user
 
 
+def revoke_login_tokens(session: Session, user_id: uuid.UUID) -> int:
+    """Revoke the user's live login tokens (not their named personal or system tokens)."""
+    result = session.execute(
+        update(ApiToken)
+        .where(
+            ApiToken.user_id == user_id,
+            ApiToken.kind == "login",
+            ApiToken.revoked_at.is_(None),
+        )
+        .values(revoked_at=utcnow())
+        .execution_options(synchronize_session="fetch")
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 def _end_other_sign_ins(session: Session, principal: Principal) -> int:
     now = utcnow()
     sessions_stmt = update(WebSession).where(

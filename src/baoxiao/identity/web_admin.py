@@ -49,6 +49,7 @@ def _person_page(
     *,
     status_code: int = 200,
     problem: str | None = None,
+    temporary_password: str | None = None,
 ) -> Response:
     require_right(principal, Right.USER_ADMIN, principal.company_id)
     web = getattr(request.state, "web_session", None)
@@ -79,12 +80,28 @@ def _person_page(
         is_me=user.id == principal.user_id,
         reauth_needed=web is not None and not sessions.recently_authenticated(web, policy),
         problem=problem,
+        temporary_password=temporary_password,
     )
 
 
 def _user(session: Session, principal: Principal, user_id: uuid.UUID) -> User:
     require_right(principal, Right.USER_ADMIN, principal.company_id)
     return admin.user_in_company(session, user_id, principal.company_id)
+
+
+@router.post("", dependencies=[CsrfProtected])
+def create_login(
+    request: Request,
+    principal: WebPrincipal,
+    session: DbSession,
+    employee_id: Annotated[uuid.UUID, Form()],
+    username: Annotated[str, Form()] = "",
+) -> Response:
+    """A local login for an employee without one; the temporary password is shown once."""
+    require_right(principal, Right.USER_ADMIN, principal.company_id)
+    _reauth(request, session, principal)
+    user, password = admin.create_login(session, principal, employee_id, username)
+    return _person_page(request, session, principal, user, temporary_password=password)
 
 
 @router.get("/{user_id}")
@@ -142,6 +159,17 @@ def revoke_role(
         raise AssignmentNotFound()
     admin.revoke(session, principal, assignment_id)
     return redirect(f"/admin/people/{user.id}?done=revoked", request)
+
+
+@router.post("/{user_id}/password-reset", dependencies=[CsrfProtected])
+def reset_password(
+    request: Request, user_id: uuid.UUID, principal: WebPrincipal, session: DbSession
+) -> Response:
+    """A forgotten password: a temporary one, shown once here; their sign-ins end."""
+    user = _user(session, principal, user_id)
+    _reauth(request, session, principal)
+    password = admin.reset_password(session, principal, user.id)
+    return _person_page(request, session, principal, user, temporary_password=password)
 
 
 @router.post("/{user_id}/totp-reset", dependencies=[CsrfProtected])
