@@ -172,7 +172,7 @@ def create_login(
     return user, password
 
 
-def reset_password(session: Session, principal: Principal, user_id: uuid.UUID) -> str:
+def reset_password(session: Session, principal: Principal, user_id: uuid.UUID) -> tuple[User, str]:
     """A forgotten password: a temporary one, shown once to the admin; the person's
     browser sessions and login tokens end (their personal API tokens stay)."""
     require_right(principal, Right.USER_ADMIN, principal.company_id)
@@ -193,7 +193,7 @@ def reset_password(session: Session, principal: Principal, user_id: uuid.UUID) -
         user.company_id,
         sign_ins_ended=ended,
     )
-    return password
+    return user, password
 
 
 def may_grant_all_scope(principal: Principal) -> bool:

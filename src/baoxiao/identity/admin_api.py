@@ -135,8 +135,7 @@ def reset_password(
     browser sessions and login tokens end. Audited as user:password_reset."""
     require_right(principal, Right.USER_ADMIN, principal.company_id)
     _reauth(request, session, principal)
-    password = admin.reset_password(session, principal, user_id)
-    user = admin.user_in_company(session, user_id, principal.company_id)
+    user, password = admin.reset_password(session, principal, user_id)
     return TemporaryPassword(user_id=user.id, username=user.username, temporary_password=password)
 
 

@@ -166,9 +166,9 @@ def reset_password(
     request: Request, user_id: uuid.UUID, principal: WebPrincipal, session: DbSession
 ) -> Response:
     """A forgotten password: a temporary one, shown once here; their sign-ins end."""
-    user = _user(session, principal, user_id)
+    _user(session, principal, user_id)  # 404 before asking for a fresh sign-in
     _reauth(request, session, principal)
-    password = admin.reset_password(session, principal, user.id)
+    user, password = admin.reset_password(session, principal, user_id)
     return _person_page(request, session, principal, user, temporary_password=password)
 
 
