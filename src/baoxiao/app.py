@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,6 +12,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from baoxiao import __version__
@@ -33,6 +35,7 @@ from baoxiao.identity.me_api import router as me_router
 from baoxiao.identity.providers_api import router as identity_providers_router
 from baoxiao.identity.scim import api as scim_api
 from baoxiao.identity.sso_web import router as identity_sso_router
+from baoxiao.integrations import service as connector_instances
 from baoxiao.integrations import web as integrations_web
 from baoxiao.integrations.api import router as integrations_router
 from baoxiao.integrations.feishu.api import router as feishu_router
@@ -85,6 +88,18 @@ def install_pages(app: FastAPI) -> None:
         app.include_router(router)
 
 
+def prepare_connectors(db: Database) -> None:
+    """Load the connector SDKs that answering callbacks needs before serving any."""
+    try:
+        with db.transaction() as session:
+            kinds = connector_instances.prepare_inbound(session)
+    except SQLAlchemyError as exc:  # e.g. not migrated yet, which /readyz reports
+        log.warning("connectors not prepared: %s", exc.__class__.__name__)
+        return
+    if kinds:
+        log.info("connectors prepared for callbacks: %s", ", ".join(kinds))
+
+
 class BodySizeLimit:
     """Refuse bodies whose declared length exceeds the limit before reading them."""
 
@@ -131,6 +146,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await asyncio.to_thread(prepare_connectors, db)
         if embedded is not None:
             embedded.start()
         yield

@@ -162,6 +162,16 @@ class Connector(ABC):
         """
         return False
 
+    @classmethod  # noqa: B027 - optional hook with an empty default
+    def prepare_inbound(cls) -> None:
+        """Load what answering a callback needs before the first one arrives.
+
+        Some platforms give a callback one second (Feishu's url_verification); a
+        connector whose verification loads a heavy SDK loads it here. The server calls
+        it at start-up for the kinds it has enabled instances of, and when an instance
+        is configured.
+        """
+
     @abstractmethod
     def handle(self, ctx: ConnectorContext, event: EventEnvelope) -> DeliveryResult:
         """Deliver one event; raise ConnectorError when it did not arrive."""

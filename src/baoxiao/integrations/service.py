@@ -155,6 +155,8 @@ def create(
     session.add(instance)
     session.flush()
     _audit(session, principal, "connector:create", instance)
+    if instance.enabled:
+        cls.prepare_inbound()
     return instance
 
 
@@ -214,7 +216,26 @@ def update(
     instance.updated_at = utcnow()
     session.flush()
     _audit(session, principal, "connector:update", instance)
+    if instance.enabled:
+        connector_class(instance.kind).prepare_inbound()
     return instance
+
+
+def prepare_inbound(session: Session) -> list[str]:
+    """Let the connector kinds of the enabled instances load what their callbacks need,
+    so the first callback after a start is answered in time; returns those kinds."""
+    kinds = sorted(
+        set(
+            session.scalars(
+                select(ConnectorInstance.kind).where(ConnectorInstance.enabled.is_(True))
+            )
+        )
+    )
+    for kind in kinds:
+        cls = registry.get(kind)
+        if cls is not None:
+            cls.prepare_inbound()
+    return kinds
 
 
 def delete(session: Session, principal: Principal, connector_id: uuid.UUID) -> None:

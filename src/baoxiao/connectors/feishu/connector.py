@@ -56,6 +56,10 @@ class FeishuConnector(Connector):
     config_schema = FeishuConfig
 
     @classmethod
+    def prepare_inbound(cls) -> None:
+        crypto.load_sdk()
+
+    @classmethod
     def runs_approval(cls, config: dict[str, Any]) -> bool:
         """Mode "feishu" (the default): Feishu's approval v4 decides, not Baoxiao."""
         return bool(config.get("mode", FeishuConfig.model_fields["mode"].default) == "feishu")
