@@ -240,14 +240,14 @@ def test_create_list_and_use_a_token(client: TestClient, world: World) -> None:
     assert used["last_used_at"] is not None
 
 
-def test_token_without_expiry(client: TestClient, world: World) -> None:
+def test_a_token_without_expiry_is_refused(client: TestClient, world: World) -> None:
     response = client.post(
         "/api/v1/tokens",
         json={"name": "ci", "expires_in_days": None, "scopes": ["claims:read"]},
         headers=world["claimant"].headers,
     )
-    assert response.status_code == 201
-    assert response.json()["expires_at"] is None
+    assert response.status_code == 422
+    assert response.json()["code"] == "validation_error"
 
 
 @pytest.mark.parametrize(

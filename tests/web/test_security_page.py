@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import timedelta
 
 import pyotp
 import pytest
@@ -155,3 +156,32 @@ def test_a_personal_token_is_shown_once_listed_and_revoked(
     assert gone.status_code == 401
     # Someone else's token is not theirs to revoke.
     assert browser_for("peer").post(f"{URL}/tokens/{token_id}/revoke").status_code == 404
+
+
+def test_a_token_after_the_re_authentication_window_needs_the_password(
+    browser_for: Open, db: Database, world: World, with_password: None
+) -> None:
+    me = browser_for("claimant")
+    with db.transaction() as session:
+        for web in session.scalars(
+            select(WebSession).where(WebSession.user_id == world["claimant"].user.id)
+        ):
+            web.authenticated_at -= timedelta(minutes=6)
+    body: dict[str, object] = {"name": "late", "scope": ["claims:read"], "expires_in_days": "30"}
+    page = me.get(URL).text
+    assert 'name="password" autocomplete="current-password"' in page
+    refused = me.post(f"{URL}/tokens", body)
+    assert refused.status_code == 403
+    assert 'data-code="reauthentication_required"' in refused.text
+    wrong = me.post(f"{URL}/tokens", {**body, "password": "not-the-password"})
+    assert wrong.status_code == 401 and 'data-code="invalid_credentials"' in wrong.text
+    made = me.post(f"{URL}/tokens", {**body, "password": PASSWORD})
+    assert made.status_code == 200 and '<code id="token-value">' in made.text
+    with db.transaction() as session:
+        names = session.scalars(
+            select(ApiToken.name).where(ApiToken.user_id == world["claimant"].user.id)
+        ).all()
+        assert names.count("late") == 1
+    # The confirmation restarted the window: the next token needs no password.
+    again = me.post(f"{URL}/tokens", {**body, "name": "later"})
+    assert again.status_code == 200

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from baoxiao.audit.service import record as audit
 from baoxiao.identity import lifecycle, service, sessions, totp
+from baoxiao.identity.errors import ReauthenticationRequired
 from baoxiao.identity.lifecycle import UserNotFound
 from baoxiao.identity.permissions import (
     ASSIGNABLE_ROLES,
@@ -62,13 +63,42 @@ class OwnAccessChange(Forbidden):
 
 
 def require_recent_reauth(session: Session, principal: Principal, policy: SessionPolicy) -> None:
-    """From a browser session, a sensitive change needs a fresh sign-in or confirmation."""
-    if principal.web_session_id is None:
+    """A sensitive change (roles, sign-in providers, new tokens) needs a fresh sign-in.
+
+    A browser session must have signed in or confirmed the password within the
+    re-authentication window, and so must a login token (POST /auth/token) have been
+    issued within it. A personal or service token passes: it is a credential that was
+    itself made under re-authentication, for exactly the scopes it carries.
+    """
+    if principal.web_session_id is not None:
+        web = session.get(WebSession, principal.web_session_id)
+        if web is None:
+            raise Forbidden()
+        sessions.require_recent_authentication(web, policy)
+    elif principal.token_kind == "login" and (
+        principal.token_issued_at is None or utcnow() - principal.token_issued_at > policy.reauth
+    ):
+        raise ReauthenticationRequired()
+
+
+def confirm_sensitive(
+    session: Session,
+    principal: Principal,
+    policy: SessionPolicy,
+    password: str | None,
+    *,
+    ip: str | None = None,
+) -> None:
+    """Re-authenticate for a sensitive change: the caller's password given with the
+    request (a browser session then counts as confirmed), or else a recent sign-in."""
+    if not password:
+        require_recent_reauth(session, principal, policy)
         return
-    web = session.get(WebSession, principal.web_session_id)
-    if web is None:
-        raise Forbidden()
-    sessions.require_recent_authentication(web, policy)
+    service.verify_own_password(session, principal, password, ip=ip)
+    if principal.web_session_id is not None:
+        web = session.get(WebSession, principal.web_session_id)
+        if web is not None:
+            sessions.confirm_identity(session, web)
 
 
 def _audit(

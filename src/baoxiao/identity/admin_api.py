@@ -197,7 +197,7 @@ def issue_service_token(
 ) -> TokenIssued:
     """Issue a scoped token for a service user; the value is shown once."""
     _reauth(request, session, principal)
-    ttl = timedelta(days=body.expires_in_days) if body.expires_in_days else None
+    ttl = timedelta(days=body.expires_in_days)
     token, plain = service_users.issue_service_token(
         session, principal, user_id, name=body.name, scopes=body.scopes, ttl=ttl
     )

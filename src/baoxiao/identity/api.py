@@ -8,7 +8,7 @@ from datetime import timedelta
 from fastapi import APIRouter, Request, status
 from sqlalchemy import select
 
-from baoxiao.identity import service
+from baoxiao.identity import admin, service
 from baoxiao.identity.deps import CurrentPrincipal, DbSession, client_ip
 from baoxiao.identity.schemas import (
     LoginRequest,
@@ -53,11 +53,24 @@ def me(principal: CurrentPrincipal) -> MeRead:
 
 
 @router.post("/tokens", response_model=TokenIssued, status_code=status.HTTP_201_CREATED)
-def create_token(body: TokenCreate, principal: CurrentPrincipal, session: DbSession) -> TokenIssued:
-    """Create a named, scoped personal API token for scripts and integrations."""
+def create_token(
+    body: TokenCreate, request: Request, principal: CurrentPrincipal, session: DbSession
+) -> TokenIssued:
+    """Create a named, scoped personal API token for scripts and integrations.
+
+    A new credential is a sensitive change: send `current_password`, or call with a login
+    token issued within the re-authentication window (or a personal token, which can
+    only mint narrower ones)."""
+    admin.confirm_sensitive(
+        session,
+        principal,
+        request.app.state.settings.session_policy,
+        body.current_password,
+        ip=client_ip(request),
+    )
     user = session.get(User, principal.user_id)
     assert user is not None
-    ttl = timedelta(days=body.expires_in_days) if body.expires_in_days else None
+    ttl = timedelta(days=body.expires_in_days)
     service.require_narrower_scopes(principal, body.scopes)
     token, plain = service.issue_token(session, user, name=body.name, ttl=ttl, scopes=body.scopes)
     service.audit_token_issued(session, principal, token)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from baoxiao.models.identity import DataScope, Role
 
@@ -34,6 +35,10 @@ class Principal:
     grants: frozenset[Grant] = field(default_factory=frozenset)
     # The API token's scopes; None for login tokens and browser sessions (no limit).
     token_scopes: frozenset[str] | None = None
+    # The bearer token's kind ("login", "personal") and when it was issued: a login
+    # token is a fresh sign-in only for the re-authentication window.
+    token_kind: str | None = None
+    token_issued_at: datetime | None = None
 
     @property
     def actor(self) -> str:

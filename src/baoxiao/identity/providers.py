@@ -59,6 +59,8 @@ def create(
     """Add a provider to a company."""
     company_id = body.company_id or principal.company_id
     require_right(principal, ADMIN_RIGHT, company_id)
+    if body.group_roles:  # mapping IdP groups to roles grants roles at every sign-in
+        require_right(principal, Right.USER_ADMIN, company_id)
     if session.scalars(select(IdentityProvider.id).where(IdentityProvider.key == body.key)).first():
         raise ProviderKeyTaken()
     provider = IdentityProvider(
@@ -94,6 +96,8 @@ def update(
 ) -> IdentityProvider:
     """Change a provider; the secret is replaced only when one is sent."""
     provider = get(session, principal, provider_id)
+    if body.group_roles:
+        require_right(principal, Right.USER_ADMIN, provider.company_id)
     changes = body.model_dump(exclude_unset=True, exclude={"client_secret"})
     for field, value in changes.items():
         if value is None:

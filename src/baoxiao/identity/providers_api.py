@@ -6,8 +6,9 @@ import uuid
 
 from fastapi import APIRouter, Request, status
 
-from baoxiao.identity import providers
+from baoxiao.identity import admin, providers
 from baoxiao.identity.deps import CurrentPrincipal, DbSession
+from baoxiao.identity.principal import Principal
 from baoxiao.identity.schemas import (
     ConnectionTest,
     IdentityProviderCreate,
@@ -52,6 +53,11 @@ def _read(request: Request, provider: IdentityProvider) -> IdentityProviderRead:
     )
 
 
+def _reauth(request: Request, session: DbSession, principal: Principal) -> None:
+    """Who signs in as whom is decided here: a sensitive change, like roles."""
+    admin.require_recent_reauth(session, principal, request.app.state.settings.session_policy)
+
+
 @router.get("", response_model=list[IdentityProviderRead])
 def list_providers(
     request: Request, principal: CurrentPrincipal, session: DbSession
@@ -65,6 +71,7 @@ def create_provider(
     body: IdentityProviderCreate, request: Request, principal: CurrentPrincipal, session: DbSession
 ) -> IdentityProviderRead:
     """Add an OpenID Connect provider; the response gives the redirect URI to register."""
+    _reauth(request, session, principal)
     return _read(request, providers.create(session, principal, _box(request), body))
 
 
@@ -85,15 +92,17 @@ def update_provider(
     session: DbSession,
 ) -> IdentityProviderRead:
     """Change a provider (turn it off with `enabled: false`)."""
+    _reauth(request, session, principal)
     provider = providers.update(session, principal, _box(request), provider_id, body)
     return _read(request, provider)
 
 
 @router.delete("/{provider_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_provider(
-    provider_id: uuid.UUID, principal: CurrentPrincipal, session: DbSession
+    provider_id: uuid.UUID, request: Request, principal: CurrentPrincipal, session: DbSession
 ) -> None:
     """Remove a provider; accounts stay, their links to it go."""
+    _reauth(request, session, principal)
     providers.delete(session, principal, provider_id)
 
 

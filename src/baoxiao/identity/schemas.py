@@ -36,13 +36,21 @@ class TokenCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=100)
-    expires_in_days: int | None = Field(default=90, ge=1, le=366)
+    expires_in_days: int = Field(
+        default=90, ge=1, le=366, description="Every token expires, at the latest in a year."
+    )
     scopes: list[str] = Field(
         min_length=1,
         max_length=20,
         description="What the token may reach (GET /api/v1/roles lists them); "
         "it never exceeds the user's roles.",
         examples=[["claims:read", "claims:write"]],
+    )
+    current_password: str | None = Field(
+        default=None,
+        max_length=1024,
+        description="Your password, unless you call with a login token issued within the "
+        "re-authentication window (a new token is a sensitive change).",
     )
 
 
@@ -305,5 +313,5 @@ class ServiceTokenCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=100)
-    expires_in_days: int | None = Field(default=365, ge=1, le=730)
+    expires_in_days: int = Field(default=365, ge=1, le=730)
     scopes: list[str] = Field(min_length=1, max_length=20)

@@ -46,6 +46,8 @@ def principal_for(user: User, token: ApiToken | None = None) -> Principal:
         ),
         token_id=token.id if token is not None else None,
         token_scopes=frozenset(token.scopes) if token is not None and token.scopes else None,
+        token_kind=token.kind if token is not None else None,
+        token_issued_at=token.created_at if token is not None else None,
         locale=user.locale,
     )
 

@@ -88,8 +88,15 @@ def issue_service_token(
     scopes: list[str],
     ttl: timedelta | None,
 ) -> tuple[ApiToken, str]:
-    """A scoped token for a service user; the plain value is shown once."""
+    """A scoped token for a service user; the plain value is shown once.
+
+    A token acts with its user's roles, so issuing one for a user holding more than
+    the integrator role takes the user-admin right, as granting those roles would."""
     user = _service_user(session, principal, user_id)
+    if {r.role for r in user.roles} - {Role.INTEGRATOR.value} and not has_right(
+        principal, Right.USER_ADMIN, user.company_id
+    ):
+        raise Forbidden()
     service.require_narrower_scopes(principal, scopes)
     token, plain = service.issue_token(
         session, user, name=name, kind="service", ttl=ttl, scopes=scopes

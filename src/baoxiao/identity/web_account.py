@@ -18,7 +18,7 @@ from fastapi import Form, Request, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from baoxiao.identity import service, totp
+from baoxiao.identity import admin, service, totp
 from baoxiao.identity.deps import CsrfProtected, DbSession, WebPrincipal, client_ip
 from baoxiao.identity.principal import Principal
 from baoxiao.identity.scopes import SCOPES
@@ -62,6 +62,7 @@ def _page(
         totp_pending=user.totp_enabled_at is None and user.totp_secret is not None,
         recovery_left=totp.remaining_recovery_codes(session, user),
         tokens=tokens,
+        has_password=user.password_hash is not None,
         scopes=sorted(SCOPES),
         scope_help=SCOPES,
         token_days=TOKEN_DAYS,
@@ -176,8 +177,20 @@ def create_token(
     name: Annotated[str, Form()] = "",
     scope: Annotated[list[str] | None, Form()] = None,
     expires_in_days: Annotated[int, Form()] = 90,
+    password: Annotated[str, Form()] = "",
 ) -> Response:
-    """A named, scoped personal token; its value is shown once."""
+    """A named, scoped personal token; its value is shown once. A new credential is a
+    sensitive change: the password, unless the sign-in or last confirmation is recent."""
+    try:  # first, and without a rollback: a wrong password counts towards lockout
+        admin.confirm_sensitive(
+            session,
+            principal,
+            request.app.state.settings.session_policy,
+            password,
+            ip=client_ip(request),
+        )
+    except AppError as err:
+        return _failed(request, session, principal, err)
     try:
         chosen = sorted(set(scope or []))
         if not name.strip() or len(name) > 100:

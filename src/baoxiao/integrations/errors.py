@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from baoxiao.kernel.errors import NotFound, ValidationFailed
+from baoxiao.kernel.errors import Forbidden, NotFound, ValidationFailed
 from baoxiao.kernel.i18n import Msg
 
 
@@ -26,6 +26,16 @@ class ActorNotInCompany(ValidationFailed):
     message = Msg(
         "The acting user must be an active user of the same company.",
         "代理用户必须是本公司的有效用户。",
+    )
+
+
+class ActorNeedsUserAdmin(Forbidden):
+    code = "actor_needs_user_admin"
+    message = Msg(
+        "Callbacks would act with this user's roles: only a user administrator may name a "
+        "person, or a user with more than the integrator role, as the acting user.",
+        "回调将以该用户的角色执行:只有用户管理员才能将员工本人或拥有集成员以外角色的用户"
+        "设为代理用户。",
     )
 
 

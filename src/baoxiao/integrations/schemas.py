@@ -12,6 +12,8 @@ MASK = "********"
 
 
 class ConnectorCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     kind: str = Field(max_length=32, examples=["webhook"])
     name: str = Field(min_length=1, max_length=100)
     config: dict[str, Any] = Field(description="Validated by the connector's config schema.")
@@ -31,6 +33,8 @@ class ConnectorCreate(BaseModel):
 class ConnectorUpdate(BaseModel):
     """Fields left out stay as they are (secrets too); in `config`, null clears an
     optional field, e.g. `{"previous_secret": null}` ends a secret rotation."""
+
+    model_config = ConfigDict(extra="forbid")
 
     name: str | None = Field(default=None, min_length=1, max_length=100)
     config: dict[str, Any] | None = None
@@ -93,6 +97,8 @@ class DeliveryRead(BaseModel):
 
 
 class ReplayRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     delivery_ids: list[uuid.UUID] | None = Field(
         default=None, description="Default: every dead delivery of the instance."
     )

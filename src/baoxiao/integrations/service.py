@@ -20,6 +20,7 @@ from baoxiao.connectors.base import Connector, ConnectorContext
 from baoxiao.identity import permissions
 from baoxiao.identity.principal import Principal
 from baoxiao.integrations.errors import (
+    ActorNeedsUserAdmin,
     ActorNotInCompany,
     ConnectorConfigInvalid,
     ConnectorNotFound,
@@ -28,7 +29,7 @@ from baoxiao.integrations.errors import (
 from baoxiao.integrations.schemas import MASK, ConnectorCreate, ConnectorUpdate
 from baoxiao.kernel.clock import utcnow
 from baoxiao.kernel.crypto import SecretBox
-from baoxiao.models.identity import User
+from baoxiao.models.identity import Role, User
 from baoxiao.models.integration import ConnectorInstance
 from baoxiao.outbox import broker
 
@@ -97,12 +98,23 @@ def masked_config(instance: ConnectorInstance) -> dict[str, Any]:
     return {**instance.config, **dict.fromkeys(instance.secrets, MASK)}
 
 
-def _check_actor(session: Session, company_id: uuid.UUID, user_id: uuid.UUID | None) -> None:
+def _check_actor(
+    session: Session, principal: Principal, company_id: uuid.UUID, user_id: uuid.UUID | None
+) -> None:
+    """Callbacks act with the acting user's rights: naming a person, or a user holding
+    more than the integrator role, lends the connector those rights, which takes the
+    user-admin right (as issuing that user a token would)."""
     if user_id is None:
         return
     user = session.get(User, user_id)
     if user is None or user.company_id != company_id or not user.active:
         raise ActorNotInCompany()
+    lends_more = user.employee_id is not None or bool(
+        {r.role for r in user.roles} - {Role.INTEGRATOR.value}
+    )
+    user_admin = permissions.has_right(principal, permissions.Right.USER_ADMIN, company_id)
+    if lends_more and not user_admin:
+        raise ActorNeedsUserAdmin()
 
 
 def _audit(
@@ -134,7 +146,7 @@ def create(
     company_id = principal.company_id
     permissions.require_right(principal, permissions.Right.INTEGRATIONS_ADMIN, company_id)
     cls = connector_class(body.kind)
-    _check_actor(session, company_id, body.actor_user_id)
+    _check_actor(session, principal, company_id, body.actor_user_id)
     now = utcnow()
     instance = ConnectorInstance(
         id=uuid.uuid4(),
@@ -199,7 +211,7 @@ def update(
     instance = get(session, principal, connector_id, lock=True)
     changes = body.model_dump(exclude_unset=True)
     if "actor_user_id" in changes:
-        _check_actor(session, instance.company_id, body.actor_user_id)
+        _check_actor(session, principal, instance.company_id, body.actor_user_id)
         instance.actor_user_id = body.actor_user_id
     for field in (*SCALARS, "rate_burst"):
         if changes.get(field) is not None:
