@@ -20,6 +20,8 @@ from baoxiao.approvals import web as approvals_web
 from baoxiao.approvals import web_flows as approval_flows_web
 from baoxiao.approvals.api import router as approvals_router
 from baoxiao.approvals.flows_api import router as approval_flows_router
+from baoxiao.audit import web as audit_web
+from baoxiao.audit.api import router as audit_router
 from baoxiao.budgets.api import router as budgets_router
 from baoxiao.claims import web as claims_web
 from baoxiao.claims import web_editor as claims_editor
@@ -84,6 +86,7 @@ def install_pages(app: FastAPI) -> None:
         identity_admin_web.router,
         identity_account_web.router,
         integrations_web.router,
+        audit_web.router,
     ):
         app.include_router(router)
 
@@ -196,6 +199,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     for finance_router in (budgets_router, batches_router, advances_router):
         api.include_router(finance_router)
     api.include_router(identity_admin_router)
+    api.include_router(audit_router)
     app.include_router(api)
     app.include_router(identity_sso_router)
     scim_api.install(app)

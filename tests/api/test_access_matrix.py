@@ -173,6 +173,8 @@ RULES: dict[tuple[str, str], tuple[Any, ...]] = {
     ("POST", "/users/{user_id}/password-reset"): ("right", Right.USER_ADMIN),
     ("POST", "/users/{user_id}/deactivate"): ("right", Right.USER_ADMIN),
     ("GET", "/identity-settings"): ("right", Right.USER_ADMIN),
+    ("GET", "/audit-records"): ("right", Right.AUDIT_READ),
+    ("GET", "/audit-records/verification"): ("right", Right.AUDIT_READ),
     ("PUT", "/identity-settings"): (
         "right",
         Right.USER_ADMIN,

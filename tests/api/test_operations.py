@@ -154,6 +154,8 @@ EXPECTED_ROUTES = {
     ("POST", "/api/v1/service-users/{user_id}/tokens"),
     ("GET", "/api/v1/service-users/{user_id}/tokens"),
     ("DELETE", "/api/v1/service-users/{user_id}/tokens/{token_id}"),
+    ("GET", "/api/v1/audit-records"),
+    ("GET", "/api/v1/audit-records/verification"),
 }
 
 

@@ -186,6 +186,8 @@ ENDPOINT_SCOPES: Mapping[tuple[str, str], str | None] = {
     ("POST", f"{V1}/service-users/{{user_id}}/tokens"): "integrations:admin",
     ("GET", f"{V1}/service-users/{{user_id}}/tokens"): "integrations:admin",
     ("DELETE", f"{V1}/service-users/{{user_id}}/tokens/{{token_id}}"): "integrations:admin",
+    ("GET", f"{V1}/audit-records"): "audit:read",
+    ("GET", f"{V1}/audit-records/verification"): "audit:read",
 }
 
 # Every SCIM endpoint needs the "scim" scope (identity/scim/api.py checks it itself).

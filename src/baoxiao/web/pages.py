@@ -44,6 +44,7 @@ TEMPLATE_PACKAGES = (
     "baoxiao.org",
     "baoxiao.integrations",
     "baoxiao.reports",
+    "baoxiao.audit",
 )
 STATUSES = (
     "draft",
