@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection
 
 from baoxiao.identity.passwords import hash_password
-from baoxiao.identity.permissions import Right, rights_of
+from baoxiao.identity.permissions import READ_ONLY_ROLES, Right, rights_of
 from baoxiao.kernel.db import Database
 from baoxiao.models.identity import DataScope
 from tests.support.factories import World, build_world, make_person
@@ -212,7 +212,8 @@ def owner_of(world: World, claim: dict[str, Any]) -> str:
     )
 
 
-def may_see(aw: AccessWorld, who: str, claim: dict[str, Any]) -> bool:
+def _takes_part(aw: AccessWorld, who: str, claim: dict[str, Any]) -> bool:
+    """Sees the claim as its claimant, their manager or an approver (no role needed)."""
     world = aw.world
     me = world[who].employee
     owner = world[owner_of(world, claim)].employee
@@ -221,6 +222,18 @@ def may_see(aw: AccessWorld, who: str, claim: dict[str, Any]) -> bool:
         return True
     if claim["id"] == aw.claims["claimant"]["id"] and who == aw.task_holder:
         return True
-    if owner_of(world, claim) in aw.pool_tasks and pool_reaches(world, who, "finance", claim):
-        return True
-    return right_reaches(world, who, Right.CLAIM_VIEW_ALL, claim)
+    return owner_of(world, claim) in aw.pool_tasks and pool_reaches(world, who, "finance", claim)
+
+
+def may_see(aw: AccessWorld, who: str, claim: dict[str, Any]) -> bool:
+    return _takes_part(aw, who, claim) or right_reaches(aw.world, who, Right.CLAIM_VIEW_ALL, claim)
+
+
+def may_take_part(aw: AccessWorld, who: str, claim: dict[str, Any]) -> bool:
+    """may_see, less what a read-only role (the auditor) alone reaches: who may comment."""
+    return _takes_part(aw, who, claim) or any(
+        Right.CLAIM_VIEW_ALL in rights_of(g.role)
+        and g.role not in READ_ONLY_ROLES
+        and _grant_reaches(aw.world, who, g, claim)
+        for g in aw.world[who].user.roles
+    )

@@ -40,6 +40,7 @@ from tests.api.access_world import (
     holds,
     holds_in,
     may_see,
+    may_take_part,
     owner_of,
     pool_reaches,
     right_reaches,
@@ -91,7 +92,7 @@ RULES: dict[tuple[str, str], tuple[Any, ...]] = {
     ("POST", "/claims/{claim_id}/cancel"): ("owner", None),
     ("GET", "/claims/{claim_id}/history"): ("read", None),
     ("GET", "/claims/{claim_id}/route"): ("read", None),
-    ("POST", "/claims/{claim_id}/comments"): ("visible", {"comment": "a note"}),
+    ("POST", "/claims/{claim_id}/comments"): ("takes_part", {"comment": "a note"}),
     ("POST", "/claims/{claim_id}/urge"): ("owner", None),
     ("POST", "/claims/{claim_id}/mark-paid"): ("pay", None),
     ("POST", "/claims/{claim_id}/payments"): ("pay", None),
@@ -366,6 +367,8 @@ def _expected_claim_cell(aw: AccessWorld, rule: str, who: str, owner: str) -> se
         return {200}
     if rule == "visible":
         return None
+    if rule == "takes_part":  # an auditor reads but does not comment
+        return None if may_take_part(aw, who, claim) else {403}
     if rule == "owner":
         return None if owner == who else DENIED
     if rule == "pay":
@@ -387,7 +390,9 @@ def test_every_endpoint_has_a_rule(aw: AccessWorld) -> None:
 
 
 CLAIM_RULES = sorted(
-    k for k, (rule, *_a) in RULES.items() if rule in ("read", "owner", "visible", "pay")
+    k
+    for k, (rule, *_a) in RULES.items()
+    if rule in ("read", "owner", "visible", "takes_part", "pay")
 )
 
 

@@ -111,8 +111,9 @@ def add_signer(
 
 
 def comment(session: Session, principal: Principal, claim_id: uuid.UUID, text: str) -> Claim:
-    """A remark on the claim's timeline by anyone who may see it."""
-    claim = permissions.load_visible_claim(session, principal, claim_id, lock=True)
+    """A remark on the claim's timeline by anyone who takes part in it (an auditor, who
+    only reads, may not)."""
+    claim = permissions.load_claim_to_take_part(session, principal, claim_id, lock=True)
     lifecycle.note(
         session,
         claim,

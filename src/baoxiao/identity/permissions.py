@@ -18,6 +18,7 @@ API tokens are narrowed per endpoint by their scopes (identity/scopes.py).
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from enum import StrEnum
 from typing import Any
 
@@ -293,6 +294,39 @@ def load_visible_claim(
     claim = session.scalars(stmt).first()
     if claim is None:
         raise ClaimNotFound()
+    return claim
+
+
+class ReadOnlyAccess(Forbidden):
+    code = "read_only_access"
+    message = Msg(
+        "You may read this claim but not take part in it (auditors only read).",
+        "您可以查看此报销单,但不能参与处理(审计员仅可查看)。",
+    )
+
+
+# Roles that read and never write: a claim they reach through such a grant alone is
+# theirs to read, not to comment on.
+READ_ONLY_ROLES: frozenset[str] = frozenset({Role.AUDITOR.value})
+
+
+def load_claim_to_take_part(
+    session: Session, principal: Principal, claim_id: object, *, lock: bool = False
+) -> Claim:
+    """A claim the principal may see through more than a read-only role (to comment on);
+    404 if invisible, 403 read_only_access if only an auditor grant reaches it."""
+    claim = load_visible_claim(session, principal, claim_id, lock=lock)
+    grants = principal.all_grants
+    if not any(g.role in READ_ONLY_ROLES for g in grants):
+        return claim
+    taking_part = replace(
+        principal,
+        roles=frozenset(r for r in principal.roles if r[0] not in READ_ONLY_ROLES),
+        grants=frozenset(g for g in grants if g.role not in READ_ONLY_ROLES),
+    )
+    reach = select(Claim.id).where(Claim.id == claim.id, claim_visibility(taking_part))
+    if session.scalar(reach) is None:
+        raise ReadOnlyAccess()
     return claim
 
 
