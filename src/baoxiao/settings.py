@@ -66,6 +66,11 @@ class Settings(BaseSettings):
         default=300, ge=0, description="How long discovery documents and JWKS are reused."
     )
     idempotency_hours: int = Field(default=24, ge=1)
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token Prometheus sends to /metrics. Unset: /metrics answers "
+        "only clients on this machine (loopback).",
+    )
     # Event delivery (integrations.dispatcher); tests scale the delays down.
     delivery_base_delay_seconds: float = Field(default=5.0, gt=0)
     delivery_max_delay_seconds: float = Field(default=6 * 3600.0, gt=0)

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import select
 
 from baoxiao.connectors.webhook import crypto
@@ -164,7 +165,12 @@ def test_events_reach_the_receiver_signed_and_in_order(
     monitor = api.client.get("/api/v1/integrations/monitor", headers=admin).json()
     counts = {c["connector_id"]: (c["delivered"], c["pending"]) for c in monitor["connectors"]}
     assert counts == {hook["id"]: (6, 0), only_claims["id"]: (1, 0)}
-    metrics = api.client.get("/metrics").text
+    settings.metrics_token = SecretStr("scrape-token")  # the test client is not loopback
+    assert api.client.get("/metrics").status_code == 401
+    wrong = {"Authorization": "Bearer not-it"}
+    assert api.client.get("/metrics", headers=wrong).status_code == 401
+    scrape = {"Authorization": "Bearer scrape-token"}
+    metrics = api.client.get("/metrics", headers=scrape).text
     assert (
         f'baoxiao_delivery_backlog{{connector_id="{hook["id"]}",connector_kind="webhook"}} 0.0'
         in (metrics)

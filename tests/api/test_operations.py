@@ -5,10 +5,15 @@ from __future__ import annotations
 import re
 import uuid
 
+import httpx
 from fastapi.testclient import TestClient
 
+from baoxiao.app import create_app
+from baoxiao.kernel.db import Database
+from baoxiao.settings import Settings
 from tests.api.conftest import Api
 from tests.support.factories import World
+from tests.support.live_server import serve
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -292,3 +297,17 @@ def test_unauthenticated_requests_are_refused_with_problem_json(client: TestClie
         assert response.status_code == 401, (method, path)
         assert response.headers["content-type"] == PROBLEM_JSON
         assert response.json()["code"] == "unauthorized"
+
+
+def test_metrics_answer_only_this_machine_without_a_token(
+    committing_db: Database, settings: Settings
+) -> None:
+    """Without BAOXIAO_METRICS_TOKEN, a loopback scraper is answered, anyone else refused."""
+    app = create_app(settings, committing_db)
+    with serve(app) as url:
+        response = httpx.get(f"{url}/metrics", timeout=10)
+    assert response.status_code == 200
+    assert "# HELP baoxiao_delivery_backlog" in response.text
+    with TestClient(app) as elsewhere:  # its client address is "testclient"
+        refused = elsewhere.get("/metrics")
+    assert (refused.status_code, refused.json()["code"]) == (403, "forbidden")
