@@ -1,10 +1,16 @@
 """SCIM Groups are role groups.
 
-A group whose displayName names an assignable role ("cashier", "Cashiers",
+A group whose displayName names a business role ("cashier", "Cashiers",
 "baoxiao-finance-reviewer", ...) gives every member that role in the company
 at company scope; leaving the last such group takes it away again. Grants an
 admin made by hand (source None) are never touched. Other groups are kept
 (an IdP pushes whatever is assigned to the app) but grant nothing.
+
+Groups named "Admins" or "Integrators" are such plain groups too: admin and
+integrator are granted only by an administrator inside Baoxiao (with a recent
+re-authentication). The SCIM client needs nothing more than the integrator
+role, so letting its groups grant those roles would let an IdP token make
+anyone a company admin.
 """
 
 from __future__ import annotations
@@ -30,6 +36,9 @@ from baoxiao.models.provisioning import ScimGroup, ScimGroupMember
 
 SOURCE = "scim:group"
 _ALIASES = {"finance_reviewer": Role.FINANCE, "budget_owners": Role.BUDGET_OWNER}
+# Roles a group may grant: never employee (everyone has it), admin or integrator.
+GROUP_ROLES: frozenset[Role] = ASSIGNABLE_ROLES - {Role.EMPLOYEE, Role.ADMIN, Role.INTEGRATOR}
+_GROUP_ROLE_NAMES = frozenset(r.value for r in GROUP_ROLES)
 
 
 def role_for(display_name: str) -> Role | None:
@@ -39,8 +48,8 @@ def role_for(display_name: str) -> Role | None:
     for candidate in (key, key.removesuffix("s")):
         if candidate in _ALIASES:
             return _ALIASES[candidate]
-        role = next((r for r in ASSIGNABLE_ROLES if r.value == candidate), None)
-        if role is not None and role != Role.EMPLOYEE:
+        role = next((r for r in GROUP_ROLES if r.value == candidate), None)
+        if role is not None:
             return role
     return None
 
@@ -95,7 +104,7 @@ def sync_roles(session: Session, principal: Principal, user_ids: set[uuid.UUID])
                     ScimGroup.company_id == user.company_id,
                 )
             )
-            if role is not None
+            if role in _GROUP_ROLE_NAMES  # a row stored before admin was refused grants nothing
         }
         held = {r.role: r for r in user.roles if r.company_id == user.company_id}
         for role in sorted(wanted - set(held)):
