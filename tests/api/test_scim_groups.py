@@ -1,5 +1,5 @@
 """SCIM Groups: business-role groups grant and take away roles (audited, source scim:group);
-groups named for admin or integrator grant nothing."""
+groups named for admin or integrator grant nothing; deleted users leave their groups."""
 
 from __future__ import annotations
 
@@ -116,3 +116,25 @@ def test_deleting_a_group_revokes_its_roles(
     )
     assert _grants(db, second["id"])["auditor"][1] == "scim:group"  # still in "Auditor"
     assert client.get(f"{SCIM}/Groups/{group['id']}", headers=idp).status_code == 404
+
+
+def test_a_deleted_user_leaves_their_groups(
+    client: TestClient, idp: dict[str, str], db: Database
+) -> None:
+    leaver = create_user(client, idp, user_body("leaver"))
+    stayer = create_user(client, idp, user_body("stayer"))
+    group = create_group(client, idp, "Cashiers", leaver["id"])
+    url = f"{SCIM}/Groups/{group['id']}"
+    assert client.delete(f"{SCIM}/Users/{leaver['id']}", headers=idp).status_code == 204
+    after = client.get(url, headers=idp).json()
+    assert after.get("members") is None
+    assert after["meta"]["version"] != group["meta"]["version"]
+    assert set(_grants(db, leaver["id"])) == {"employee"}
+    added = client.patch(
+        url,
+        json=patch_op({"op": "add", "path": "members", "value": [{"value": stayer["id"]}]}),
+        headers=idp,
+    )
+    assert added.status_code == 200, added.text
+    assert [m["value"] for m in added.json()["members"]] == [stayer["id"]]
+    assert "cashier" in _grants(db, stayer["id"])

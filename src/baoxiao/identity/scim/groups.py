@@ -26,9 +26,15 @@ from sqlalchemy.orm import Session
 from baoxiao.audit.service import record as audit
 from baoxiao.identity.permissions import ASSIGNABLE_ROLES
 from baoxiao.identity.principal import Principal
-from baoxiao.identity.scim.common import apply_patch, check_version, etag, parse, record
+from baoxiao.identity.scim.common import (
+    apply_patch,
+    check_version,
+    etag,
+    parse,
+    record,
+    visible,
+)
 from baoxiao.identity.scim.errors import invalid_value, not_found, uniqueness
-from baoxiao.identity.scim.users import visible
 from baoxiao.kernel.clock import utcnow
 from baoxiao.models.identity import DataScope, Role, RoleAssignment
 from baoxiao.models.identity import User as Account
@@ -122,6 +128,23 @@ def sync_roles(session: Session, principal: Principal, user_ids: set[uuid.UUID])
                 user.roles.remove(row)
                 _audit_role(session, principal, "role:revoke", user, role)
     session.flush()
+
+
+def leave_all(session: Session, principal: Principal, user_id: uuid.UUID) -> int:
+    """A deleted user leaves every group (their versions move on) and loses what those
+    groups granted; returns how many groups they left."""
+    left = session.scalars(
+        select(ScimGroup)
+        .join(ScimGroupMember)
+        .where(ScimGroupMember.user_id == user_id, ScimGroup.company_id == principal.company_id)
+    ).all()
+    for group in left:
+        group.members = [m for m in group.members if m.user_id != user_id]
+        group.version += 1
+        group.updated_at = utcnow()
+    session.flush()
+    sync_roles(session, principal, {user_id})
+    return len(left)
 
 
 def _audit_role(
