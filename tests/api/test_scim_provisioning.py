@@ -7,10 +7,11 @@ import uuid
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from baoxiao.identity.service import issue_token
 from baoxiao.kernel.db import Database
-from baoxiao.models import Employee, User
+from baoxiao.models import AuditRecord, Employee, User
 from tests.api.scim_support import ENT, SCIM, create_user, idp_headers, patch_op, user_body
 from tests.support.factories import World
 
@@ -139,6 +140,35 @@ def test_active_false_deactivates_and_delete_frees_the_username(
     assert client.get(f"{SCIM}/Users/{created['id']}", headers=idp).status_code == 404
     again = create_user(client, idp, user_body("leaver"))
     assert again["id"] != created["id"]
+
+
+def test_only_an_explicit_active_true_reactivates(
+    client: TestClient, idp: dict[str, str], db: Database
+) -> None:
+    created = create_user(client, idp, user_body("returner"))
+    url = f"{SCIM}/Users/{created['id']}"
+    off = patch_op({"op": "replace", "path": "active", "value": False})
+    assert client.patch(url, json=off, headers=idp).json()["active"] is False
+    silent = {k: v for k, v in user_body("returner").items() if k != "active"}
+    put = client.put(url, json=silent, headers=idp)  # an IdP that leaves active out
+    assert put.status_code == 200, put.text
+    assert put.json()["active"] is False
+    with db.transaction() as session:
+        account = session.get(User, uuid.UUID(created["id"]))
+        assert account is not None and account.active is False
+    rename = patch_op({"op": "replace", "path": "displayName", "value": "Back Again"})
+    assert client.patch(url, json=rename, headers=idp).json()["active"] is False
+    back = client.put(url, json=user_body("returner"), headers=idp)  # active: true
+    assert back.json()["active"] is True
+    with db.transaction() as session:
+        account = session.get(User, uuid.UUID(created["id"]))
+        assert account is not None and account.active is True
+        actions = session.scalars(
+            select(AuditRecord.action)
+            .where(AuditRecord.subject_id == created["id"], AuditRecord.action.like("user:%"))
+            .order_by(AuditRecord.seq)
+        ).all()
+    assert actions == ["user:deactivate", "user:reactivate"]
 
 
 def test_duplicate_usernames_are_a_uniqueness_conflict(

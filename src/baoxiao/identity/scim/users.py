@@ -227,9 +227,13 @@ def _extension(res: Any) -> EnterpriseUser | None:
 
 
 def _set_active(session: Session, principal: Principal, user: Account, active: bool | None) -> None:
+    """Deactivate on active=false; reactivate only on an explicit active=true.
+
+    An IdP may leave `active` out of a PUT; that must not bring a leaver back.
+    """
     if active is False and user.active:
         lifecycle.deactivate_user(session, user.id, actor=principal.actor, reason="scim")
-    elif active in (True, None) and not user.active:
+    elif active is True and not user.active:
         lifecycle.reactivate_user(session, user.id, actor=principal.actor, reason="scim")
 
 
