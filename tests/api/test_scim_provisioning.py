@@ -31,6 +31,17 @@ def test_auth_needs_a_token_with_the_scim_right(
     assert client.get(f"{SCIM}/Users", headers=idp).status_code == 200
 
 
+def test_an_integrator_token_without_the_scim_scope_is_refused(
+    client: TestClient, world: World, db: Database
+) -> None:
+    narrow = idp_headers(db, world, scopes=["integrations:admin"], username="connector-bot")
+    refused = client.get(f"{SCIM}/Users", headers=narrow)
+    assert refused.status_code == 403
+    assert refused.json()["status"] == "403"
+    assert "scim scope" in refused.json()["detail"]
+    assert client.post(f"{SCIM}/Users", json=user_body("x"), headers=narrow).status_code == 403
+
+
 def test_a_user_maps_to_an_employee_with_department_and_manager(
     client: TestClient, world: World, idp: dict[str, str], db: Database
 ) -> None:
@@ -41,7 +52,6 @@ def test_a_user_maps_to_an_employee_with_department_and_manager(
     )
     created = create_user(client, idp, body)
     assert created[ENT]["manager"]["value"] == boss_id
-    assert created["meta"]["version"] == created["meta"]["version"]
     with db.transaction() as session:
         user = session.get(User, uuid.UUID(created["id"]))
         assert user is not None and user.employee_id is not None
@@ -54,6 +64,31 @@ def test_a_user_maps_to_an_employee_with_department_and_manager(
             "li.lei@corp.example",
         )
         assert [r.role for r in user.roles] == ["employee"]
+
+
+def test_versions_change_on_write_and_a_stale_if_match_is_refused(
+    client: TestClient, idp: dict[str, str]
+) -> None:
+    response = client.post(f"{SCIM}/Users", json=user_body("etag"), headers=idp)
+    first = response.json()["meta"]["version"]
+    assert response.headers["ETag"] == first and first.startswith('W/"')
+    url = f"{SCIM}/Users/{response.json()['id']}"
+    assert client.get(url, headers=idp).json()["meta"]["version"] == first  # reads change nothing
+    rename = patch_op({"op": "replace", "path": "displayName", "value": "Etag Li"})
+    patched = client.patch(url, json=rename, headers={**idp, "If-Match": first})
+    assert patched.status_code == 200, patched.text
+    second = patched.json()["meta"]["version"]
+    assert second != first and patched.headers["ETag"] == second
+    late = patch_op({"op": "replace", "path": "displayName", "value": "Overwritten"})
+    stale = client.patch(url, json=late, headers={**idp, "If-Match": first})
+    assert stale.status_code == 412
+    assert stale.json()["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
+    assert client.get(url, headers=idp).json()["displayName"] == "Etag Li"
+    put = client.put(url, json=user_body("etag"), headers={**idp, "If-Match": first})
+    assert put.status_code == 412
+    fresh = client.put(url, json=user_body("etag"), headers={**idp, "If-Match": second})
+    assert fresh.status_code == 200, fresh.text
+    assert fresh.json()["meta"]["version"] not in (first, second)
 
 
 @pytest.mark.parametrize(
