@@ -40,7 +40,7 @@ from baoxiao.identity.scim.common import (
     record,
     visible,
 )
-from baoxiao.identity.scim.errors import invalid_value, not_found, uniqueness
+from baoxiao.identity.scim.errors import invalid_value, mutability, not_found, uniqueness
 from baoxiao.kernel.clock import utcnow
 from baoxiao.models.identity import Role, RoleAssignment
 from baoxiao.models.identity import User as Account
@@ -232,9 +232,18 @@ def _set_active(session: Session, principal: Principal, user: Account, active: b
     An IdP may leave `active` out of a PUT; that must not bring a leaver back.
     """
     if active is False and user.active:
+        _refuse_last_admin(session, user)
         lifecycle.deactivate_user(session, user.id, actor=principal.actor, reason="scim")
     elif active is True and not user.active:
         lifecycle.reactivate_user(session, user.id, actor=principal.actor, reason="scim")
+
+
+def _refuse_last_admin(session: Session, user: Account) -> None:
+    """An admin who left may be deprovisioned, but never the company's last one."""
+    try:
+        lifecycle.refuse_last_admin(session, user)
+    except lifecycle.LastAdmin as exc:
+        raise mutability(exc.render("en")) from None
 
 
 def _prepared(payload: dict[str, Any], base: str) -> dict[str, Any]:
@@ -324,6 +333,7 @@ def delete(session: Session, principal: Principal, user_id: str, if_match: str |
     user = load(session, principal, user_id)
     link = _link(session, user)
     check_version(link.version, if_match)
+    _refuse_last_admin(session, user)
     lifecycle.deactivate_user(session, user.id, actor=principal.actor, reason="scim delete")
     # Out of SCIM's view, so out of its groups too: a group listing a user the client can
     # no longer see would refuse its next PATCH.
