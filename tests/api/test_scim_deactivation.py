@@ -1,26 +1,43 @@
-"""Deactivation through SCIM (PATCH or PUT active=false, DELETE) never removes the
-company's last active admin."""
+"""Deactivation through SCIM (PATCH or PUT active=false, DELETE) ends the person's access
+at once and hands over their tasks; it never removes the company's last active admin."""
 
 from __future__ import annotations
 
+import uuid
+from importlib import resources
 from typing import Any
 
 import pytest
+import yaml
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from baoxiao.identity import lifecycle
+from baoxiao.identity import deps, lifecycle, sessions
+from baoxiao.identity.service import issue_token
 from baoxiao.kernel.db import Database
-from baoxiao.models import AuditRecord, User
+from baoxiao.models import ApprovalTask, AuditRecord, IdentitySettings, User
+from baoxiao.settings import Settings
+from tests.api.conftest import Api
 from tests.api.scim_support import SCIM, idp_headers, patch_op
 from tests.support.factories import World, make_person
 
+EXAMPLES = resources.files("baoxiao.approvals").joinpath("examples")
 OFF = patch_op({"op": "replace", "path": "active", "value": False})
 
 
 @pytest.fixture
 def idp(db: Database, world: World) -> dict[str, str]:
     return idp_headers(db, world)
+
+
+def _publish_escalating_flow(client: TestClient, world: World) -> None:
+    """The manager step escalates when its approver leaves (the built-in one skips)."""
+    doc = yaml.safe_load(EXAMPLES.joinpath("simple-two-level.yaml").read_text(encoding="utf-8"))
+    h = world["admin"].headers
+    created = client.post("/api/v1/approval-flows", json=doc, headers=h)
+    assert created.status_code == 201, created.text
+    published = client.post(f"/api/v1/approval-flows/{created.json()['id']}/publish", headers=h)
+    assert published.status_code == 200, published.text
 
 
 def _deprovision(client: TestClient, idp: dict[str, str], how: str, user_id: str) -> Any:
@@ -39,6 +56,70 @@ def _actions(db: Database, subject: str) -> set[str]:
         return set(
             session.scalars(select(AuditRecord.action).where(AuditRecord.subject_id == subject))
         )
+
+
+@pytest.mark.parametrize(
+    ("how", "status", "scim_action"),
+    [
+        ("patch", 200, "scim:user_patch"),
+        ("put", 200, "scim:user_replace"),
+        ("delete", 204, "scim:user_delete"),
+    ],
+)
+def test_scim_deactivation_ends_access_and_hands_over_tasks(
+    api: Api,
+    client: TestClient,
+    world: World,
+    db: Database,
+    settings: Settings,
+    idp: dict[str, str],
+    how: str,
+    status: int,
+    scim_action: str,
+) -> None:
+    _publish_escalating_flow(client, world)
+    claim = api.create()
+    api.submit(claim["id"])
+    leaver, fallback = world["manager"], world["outsider"].employee
+    assert fallback is not None
+    with db.transaction() as session:
+        user = session.get(User, leaver.user.id)
+        assert user is not None
+        _web, cookie = sessions.start(
+            session, user, method="password", policy=settings.session_policy
+        )
+        _t, plain = issue_token(session, user, name="cli")
+        session.add(
+            IdentitySettings(company_id=world.company.id, leaver_fallback_employee_id=fallback.id)
+        )
+    personal = {"Authorization": f"Bearer {plain}"}
+    assert client.get("/api/v1/me", headers=personal).status_code == 200
+    client.cookies.set(deps.SESSION_COOKIE, cookie)
+    assert client.get("/", follow_redirects=False).status_code == 200
+
+    done = _deprovision(client, idp, how, str(leaver.user.id))
+
+    assert done.status_code == status, done.text
+    # Refused on the very next request: the token, the browser session.
+    assert client.get("/api/v1/me", headers=personal).status_code == 401
+    page = client.get("/", follow_redirects=False)
+    client.cookies.clear()
+    assert page.status_code in (302, 303) and "/login" in page.headers["location"]
+    with db.transaction() as session:
+        open_task = session.scalars(
+            select(ApprovalTask).where(
+                ApprovalTask.claim_id == uuid.UUID(claim["id"]), ApprovalTask.status == "pending"
+            )
+        ).one()
+        assert open_task.assignee_id == fallback.id  # the configured fallback, not the boss
+        assert open_task.origin == "hand_over"
+    assert {
+        "user:deactivate",
+        "user:tokens_revoked",
+        "user:sessions_ended",
+        "user:tasks_handed_over",
+        scim_action,
+    } <= _actions(db, str(leaver.user.id))
 
 
 @pytest.mark.parametrize("how", ["patch", "put", "delete"])
