@@ -7,10 +7,11 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from baoxiao.approvals import service
+from baoxiao.approvals import handover, service
 from baoxiao.approvals.tasks import run_timers
 from baoxiao.kernel.db import Database
 from baoxiao.models import ApprovalTask, AuditRecord, OutboxEvent
@@ -277,3 +278,26 @@ def test_hand_over_gives_a_delegates_task_back_to_the_approver(
         (uuid.UUID(_emp(world, "manager")), None)
     ]
     api.decide(claim["id"], "manager")
+
+
+def test_hand_over_moves_every_open_task_however_many_in_batches(
+    api: Api, client: TestClient, world: World, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(handover, "BATCH", 2)  # five tasks: three rounds, not one capped read
+    _publish(
+        client, world, [{"id": "mgr", "approvers": [{"type": "manager"}], "fallback": "escalate"}]
+    )
+    claims = [api.create(reason=f"visit {i}") for i in range(5)]
+    for claim in claims:
+        api.submit(claim["id"])
+    moved = _deactivate(db, world, "manager")
+    assert sorted(str(t.claim_id) for t in moved) == sorted(c["id"] for c in claims)
+    assert {t.assignee_id for t in moved} == {uuid.UUID(_emp(world, "boss"))}
+    with db.transaction() as session:
+        left = session.scalars(
+            select(ApprovalTask).where(
+                ApprovalTask.assignee_id == uuid.UUID(_emp(world, "manager")),
+                ApprovalTask.status.in_(("pending", "waiting")),
+            )
+        ).all()
+    assert left == []
