@@ -7,13 +7,15 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from baoxiao.approvals import service
+from baoxiao.approvals import handover, service
 from baoxiao.approvals.tasks import run_timers
+from baoxiao.integrations.feishu import org
 from baoxiao.kernel.db import Database
-from baoxiao.models import ApprovalTask, AuditRecord, OutboxEvent
+from baoxiao.models import ApprovalTask, AuditRecord, IdentitySettings, OutboxEvent
 from baoxiao.models.org import Employee
 from tests.api.conftest import Api
 from tests.support.factories import World
@@ -277,3 +279,73 @@ def test_hand_over_gives_a_delegates_task_back_to_the_approver(
         (uuid.UUID(_emp(world, "manager")), None)
     ]
     api.decide(claim["id"], "manager")
+
+
+def test_hand_over_moves_every_open_task_however_many_in_batches(
+    api: Api, client: TestClient, world: World, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(handover, "BATCH", 2)  # five tasks: three rounds, not one capped read
+    _publish(
+        client, world, [{"id": "mgr", "approvers": [{"type": "manager"}], "fallback": "escalate"}]
+    )
+    claims = [api.create(reason=f"visit {i}") for i in range(5)]
+    for claim in claims:
+        api.submit(claim["id"])
+    moved = _deactivate(db, world, "manager")
+    assert sorted(str(t.claim_id) for t in moved) == sorted(c["id"] for c in claims)
+    assert {t.assignee_id for t in moved} == {uuid.UUID(_emp(world, "boss"))}
+    with db.transaction() as session:
+        left = session.scalars(
+            select(ApprovalTask).where(
+                ApprovalTask.assignee_id == uuid.UUID(_emp(world, "manager")),
+                ApprovalTask.status.in_(("pending", "waiting")),
+            )
+        ).all()
+    assert left == []
+
+
+def test_org_sync_hands_a_leaver_without_login_to_the_configured_fallback(
+    api: Api, client: TestClient, world: World, db: Database
+) -> None:
+    _publish(
+        client, world, [{"id": "mgr", "approvers": [{"type": "manager"}], "fallback": "escalate"}]
+    )
+    with db.transaction() as session:
+        lead = Employee(
+            company_id=world.company.id,
+            employee_no="E-NOLOGIN",
+            name="Wang Lead",
+            department_id=world.departments["RD"].id,
+            manager_id=uuid.UUID(_emp(world, "boss")),
+        )
+        session.add(lead)
+        session.flush()
+        claimant = session.get(Employee, uuid.UUID(_emp(world, "claimant")))
+        assert claimant is not None
+        claimant.manager_id = lead.id  # an approver Feishu knows but who never signed in
+        session.add(
+            IdentitySettings(
+                company_id=world.company.id,
+                leaver_fallback_employee_id=uuid.UUID(_emp(world, "outsider")),
+            )
+        )
+        lead_id = lead.id
+    claim = api.create()
+    api.submit(claim["id"])
+    with db.transaction() as session:
+        lead = session.get(Employee, lead_id)
+        assert lead is not None
+        org.deactivate_employee(session, lead, actor="connector:feishu:test", reason="left")
+    with db.transaction() as session:
+        task = session.scalars(
+            select(ApprovalTask).where(
+                ApprovalTask.claim_id == uuid.UUID(claim["id"]), ApprovalTask.status == "pending"
+            )
+        ).one()
+        # The company's configured fallback, as for a leaver with a login; not the boss.
+        assert task.assignee_id == uuid.UUID(_emp(world, "outsider"))
+        audit = session.scalars(
+            select(AuditRecord).where(AuditRecord.action == "identity:deactivate")
+        ).one()
+    assert audit.data["fallback_employee_id"] == _emp(world, "outsider")
+    assert audit.data["tasks_handed_over"] == 1

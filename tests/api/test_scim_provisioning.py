@@ -1,10 +1,9 @@
 """SCIM provisioning as an IdP uses it: users with the enterprise extension, filters,
-pages, role groups, deactivation and deletion."""
+pages, versions, deactivation and deletion (groups: test_scim_groups.py)."""
 
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -12,48 +11,14 @@ from sqlalchemy import select
 
 from baoxiao.identity.service import issue_token
 from baoxiao.kernel.db import Database
-from baoxiao.models import Employee, RoleAssignment, User
-from tests.support.factories import World, make_person
-
-SCIM = "/scim/v2"
-CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
-ENT = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
-PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+from baoxiao.models import AuditRecord, Employee, User
+from tests.api.scim_support import ENT, SCIM, create_user, idp_headers, patch_op, user_body
+from tests.support.factories import World
 
 
 @pytest.fixture
 def idp(db: Database, world: World) -> dict[str, str]:
-    with db.transaction() as session:
-        bot = make_person(
-            session,
-            world.company,
-            "azure-ad",
-            department=None,
-            employee=False,
-            roles=("integrator",),
-        )
-        _t, plain = issue_token(session, bot.user, name="scim", scopes=["scim"])
-    return {"Authorization": f"Bearer {plain}", "Content-Type": "application/scim+json"}
-
-
-def _user(name: str, **extra: Any) -> dict[str, Any]:
-    return {
-        "schemas": [CORE, ENT],
-        "userName": name,
-        "displayName": f"{name} Wang",
-        "externalId": f"ext-{name}",
-        "active": True,
-        "emails": [{"value": f"{name}@corp.example", "primary": True, "type": "work"}],
-        **extra,
-    }
-
-
-def _create(client: TestClient, idp: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:
-    response = client.post(f"{SCIM}/Users", json=body, headers=idp)
-    assert response.status_code == 201, response.text
-    assert response.headers["content-type"].startswith("application/scim+json")
-    created: dict[str, Any] = response.json()
-    return created
+    return idp_headers(db, world)
 
 
 def test_auth_needs_a_token_with_the_scim_right(
@@ -66,17 +31,27 @@ def test_auth_needs_a_token_with_the_scim_right(
     assert client.get(f"{SCIM}/Users", headers=idp).status_code == 200
 
 
+def test_an_integrator_token_without_the_scim_scope_is_refused(
+    client: TestClient, world: World, db: Database
+) -> None:
+    narrow = idp_headers(db, world, scopes=["integrations:admin"], username="connector-bot")
+    refused = client.get(f"{SCIM}/Users", headers=narrow)
+    assert refused.status_code == 403
+    assert refused.json()["status"] == "403"
+    assert "scim scope" in refused.json()["detail"]
+    assert client.post(f"{SCIM}/Users", json=user_body("x"), headers=narrow).status_code == 403
+
+
 def test_a_user_maps_to_an_employee_with_department_and_manager(
     client: TestClient, world: World, idp: dict[str, str], db: Database
 ) -> None:
     boss_id = str(world["manager"].user.id)
-    body = _user(
+    body = user_body(
         "li.lei",
         **{ENT: {"employeeNumber": "E-9001", "department": "RD", "manager": {"value": boss_id}}},
     )
-    created = _create(client, idp, body)
+    created = create_user(client, idp, body)
     assert created[ENT]["manager"]["value"] == boss_id
-    assert created["meta"]["version"] == created["meta"]["version"]
     with db.transaction() as session:
         user = session.get(User, uuid.UUID(created["id"]))
         assert user is not None and user.employee_id is not None
@@ -91,6 +66,31 @@ def test_a_user_maps_to_an_employee_with_department_and_manager(
         assert [r.role for r in user.roles] == ["employee"]
 
 
+def test_versions_change_on_write_and_a_stale_if_match_is_refused(
+    client: TestClient, idp: dict[str, str]
+) -> None:
+    response = client.post(f"{SCIM}/Users", json=user_body("etag"), headers=idp)
+    first = response.json()["meta"]["version"]
+    assert response.headers["ETag"] == first and first.startswith('W/"')
+    url = f"{SCIM}/Users/{response.json()['id']}"
+    assert client.get(url, headers=idp).json()["meta"]["version"] == first  # reads change nothing
+    rename = patch_op({"op": "replace", "path": "displayName", "value": "Etag Li"})
+    patched = client.patch(url, json=rename, headers={**idp, "If-Match": first})
+    assert patched.status_code == 200, patched.text
+    second = patched.json()["meta"]["version"]
+    assert second != first and patched.headers["ETag"] == second
+    late = patch_op({"op": "replace", "path": "displayName", "value": "Overwritten"})
+    stale = client.patch(url, json=late, headers={**idp, "If-Match": first})
+    assert stale.status_code == 412
+    assert stale.json()["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
+    assert client.get(url, headers=idp).json()["displayName"] == "Etag Li"
+    put = client.put(url, json=user_body("etag"), headers={**idp, "If-Match": first})
+    assert put.status_code == 412
+    fresh = client.put(url, json=user_body("etag"), headers={**idp, "If-Match": second})
+    assert fresh.status_code == 200, fresh.text
+    assert fresh.json()["meta"]["version"] not in (first, second)
+
+
 @pytest.mark.parametrize(
     "flt",
     [
@@ -102,8 +102,8 @@ def test_a_user_maps_to_an_employee_with_department_and_manager(
     ],
 )
 def test_filters_find_the_user(client: TestClient, idp: dict[str, str], flt: str) -> None:
-    _create(client, idp, _user("li.lei"))
-    _create(client, idp, _user("han.mei"))
+    create_user(client, idp, user_body("li.lei"))
+    create_user(client, idp, user_body("han.mei"))
     found = client.get(f"{SCIM}/Users", params={"filter": flt}, headers=idp).json()
     assert found["totalResults"] == 1
     assert [r["userName"] for r in found["Resources"]] == ["li.lei"]
@@ -117,7 +117,7 @@ def test_a_bad_filter_is_a_scim_400(client: TestClient, idp: dict[str, str]) -> 
 
 def test_pages(client: TestClient, world: World, idp: dict[str, str]) -> None:
     for i in range(5):
-        _create(client, idp, _user(f"p{i}"))
+        create_user(client, idp, user_body(f"p{i}"))
     everyone = client.get(f"{SCIM}/Users", headers=idp).json()
     total = everyone["totalResults"]
     assert (
@@ -136,60 +136,10 @@ def test_pages(client: TestClient, world: World, idp: dict[str, str]) -> None:
     assert [r["id"] for r in page["Resources"]] == [r["id"] for r in everyone["Resources"][2:4]]
 
 
-def test_role_groups_grant_and_take_away_roles(
-    client: TestClient, world: World, idp: dict[str, str], db: Database
-) -> None:
-    user = _create(client, idp, _user("zhou.li"))
-    group = client.post(
-        f"{SCIM}/Groups",
-        json={
-            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
-            "displayName": "Cashiers",
-            "members": [{"value": user["id"]}],
-        },
-        headers=idp,
-    )
-    assert group.status_code == 201, group.text
-
-    def roles() -> set[str]:
-        with db.transaction() as session:
-            return set(
-                session.scalars(
-                    select(RoleAssignment.role).where(
-                        RoleAssignment.user_id == uuid.UUID(user["id"])
-                    )
-                )
-            )
-
-    assert roles() == {"employee", "cashier"}
-    removed = client.patch(
-        f"{SCIM}/Groups/{group.json()['id']}",
-        json={
-            "schemas": [PATCH],
-            "Operations": [{"op": "remove", "path": f'members[value eq "{user["id"]}"]'}],
-        },
-        headers=idp,
-    )
-    assert removed.status_code == 200, removed.text
-    assert roles() == {"employee"}
-    # A group that names no role grants nothing.
-    other = client.post(
-        f"{SCIM}/Groups",
-        json={
-            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
-            "displayName": "Sales EMEA",
-            "members": [{"value": user["id"]}],
-        },
-        headers=idp,
-    )
-    assert other.status_code == 201
-    assert roles() == {"employee"}
-
-
 def test_scim_cannot_grant_roles_through_user_attributes(
     client: TestClient, idp: dict[str, str], db: Database
 ) -> None:
-    body = _user("mallory", roles=[{"value": "admin"}], password="x")
+    body = user_body("mallory", roles=[{"value": "admin"}], password="x")
     response = client.post(f"{SCIM}/Users", json=body, headers=idp)
     assert response.status_code in (201, 400)
     if response.status_code == 201:
@@ -203,7 +153,7 @@ def test_scim_cannot_grant_roles_through_user_attributes(
 def test_active_false_deactivates_and_delete_frees_the_username(
     client: TestClient, idp: dict[str, str], db: Database
 ) -> None:
-    created = _create(client, idp, _user("leaver"))
+    created = create_user(client, idp, user_body("leaver"))
     with db.transaction() as session:
         account = session.get(User, uuid.UUID(created["id"]))
         assert account is not None
@@ -212,10 +162,7 @@ def test_active_false_deactivates_and_delete_frees_the_username(
     assert client.get("/api/v1/me", headers=mine).status_code == 200
     off = client.patch(
         f"{SCIM}/Users/{created['id']}",
-        json={
-            "schemas": [PATCH],
-            "Operations": [{"op": "replace", "path": "active", "value": False}],
-        },
+        json=patch_op({"op": "replace", "path": "active", "value": False}),
         headers=idp,
     )
     assert off.status_code == 200, off.text
@@ -226,13 +173,42 @@ def test_active_false_deactivates_and_delete_frees_the_username(
     gone = client.delete(f"{SCIM}/Users/{created['id']}", headers=idp)
     assert gone.status_code == 204
     assert client.get(f"{SCIM}/Users/{created['id']}", headers=idp).status_code == 404
-    again = _create(client, idp, _user("leaver"))
+    again = create_user(client, idp, user_body("leaver"))
     assert again["id"] != created["id"]
+
+
+def test_only_an_explicit_active_true_reactivates(
+    client: TestClient, idp: dict[str, str], db: Database
+) -> None:
+    created = create_user(client, idp, user_body("returner"))
+    url = f"{SCIM}/Users/{created['id']}"
+    off = patch_op({"op": "replace", "path": "active", "value": False})
+    assert client.patch(url, json=off, headers=idp).json()["active"] is False
+    silent = {k: v for k, v in user_body("returner").items() if k != "active"}
+    put = client.put(url, json=silent, headers=idp)  # an IdP that leaves active out
+    assert put.status_code == 200, put.text
+    assert put.json()["active"] is False
+    with db.transaction() as session:
+        account = session.get(User, uuid.UUID(created["id"]))
+        assert account is not None and account.active is False
+    rename = patch_op({"op": "replace", "path": "displayName", "value": "Back Again"})
+    assert client.patch(url, json=rename, headers=idp).json()["active"] is False
+    back = client.put(url, json=user_body("returner"), headers=idp)  # active: true
+    assert back.json()["active"] is True
+    with db.transaction() as session:
+        account = session.get(User, uuid.UUID(created["id"]))
+        assert account is not None and account.active is True
+        actions = session.scalars(
+            select(AuditRecord.action)
+            .where(AuditRecord.subject_id == created["id"], AuditRecord.action.like("user:%"))
+            .order_by(AuditRecord.seq)
+        ).all()
+    assert actions == ["user:deactivate", "user:reactivate"]
 
 
 def test_duplicate_usernames_are_a_uniqueness_conflict(
     client: TestClient, idp: dict[str, str]
 ) -> None:
-    _create(client, idp, _user("twin"))
-    response = client.post(f"{SCIM}/Users", json=_user("twin"), headers=idp)
+    create_user(client, idp, user_body("twin"))
+    response = client.post(f"{SCIM}/Users", json=user_body("twin"), headers=idp)
     assert (response.status_code, response.json()["scimType"]) == (409, "uniqueness")

@@ -37,7 +37,7 @@ from baoxiao.models.claim import Claim
 from baoxiao.models.org import Employee
 
 OPEN = runtime.OPEN
-MAX_TASKS = 1000
+BATCH = 500  # open tasks read (and locked) per round
 
 
 def _lock(session: Session, task_id: uuid.UUID) -> tuple[Claim, ApprovalTask]:
@@ -137,17 +137,9 @@ def _target(
     return None, ADMIN, "no active manager above the leaver: company admins"
 
 
-def hand_over_tasks(
-    session: Session, employee_id: uuid.UUID, actor: str, *, fallback: uuid.UUID | None = None
-) -> list[ApprovalTask]:
-    """Move every open approval task of `employee_id` elsewhere; safe to call again.
-
-    `fallback` (the company's configured person for leavers) replaces the nearest
-    active manager; node fallbacks `admin` and `skip` still apply.
-
-    Returns the tasks that replace them (a dropped `skip` task has none).
-    """
-    task_ids = list(
+def _open_task_ids(session: Session, employee_id: uuid.UUID) -> list[uuid.UUID]:
+    """The next batch of the employee's open approval tasks, oldest first."""
+    return list(
         session.scalars(
             select(ApprovalTask.id)
             .where(
@@ -156,31 +148,60 @@ def hand_over_tasks(
                 ApprovalTask.status.in_(OPEN),
             )
             .order_by(ApprovalTask.created_at, ApprovalTask.id)
-            .limit(MAX_TASKS)
+            .limit(BATCH)
         )
     )
+
+
+def _hand_over_one(
+    session: Session,
+    task_id: uuid.UUID,
+    employee_id: uuid.UUID,
+    actor: str,
+    fallback: uuid.UUID | None,
+) -> ApprovalTask | None:
+    """Move (or drop) one open task of the leaver; returns the task that replaces it."""
+    claim, task = _lock(session, task_id)
+    if task.status not in OPEN or task.assignee_id != employee_id:
+        return None  # decided or moved meanwhile
+    person, role, why = _target(session, claim, task, employee_id, fallback)
+    comment = f"hand-over: the approver left ({why})"
+    new: ApprovalTask | None = None
+    if person is None and role is None:
+        was_pending = task.status == TaskStatus.PENDING
+        task.status, task.decided_at, task.comment = TaskStatus.CANCELLED, utcnow(), comment
+        session.flush()
+        lifecycle.note(session, claim, "approval:hand_over", actor=actor, comment=comment,
+                       extra={"task_id": str(task.id), "to": None})  # fmt: skip
+        if was_pending:
+            runtime.proceed(session, claim, actor=actor)
+    else:
+        new = runtime.move_task(session, claim, task, person, role, actor, None, comment,
+                                "hand_over")  # fmt: skip
+    _audit(session, actor, "approval_task:hand_over", claim, task_id=task.id,
+           new_task_id=new.id if new else None, from_employee_id=employee_id,
+           reason=why)  # fmt: skip
+    return new
+
+
+def hand_over_tasks(
+    session: Session, employee_id: uuid.UUID, actor: str, *, fallback: uuid.UUID | None = None
+) -> list[ApprovalTask]:
+    """Move every open approval task of `employee_id` elsewhere; safe to call again.
+
+    `fallback` (the company's configured person for leavers) replaces the nearest
+    active manager; node fallbacks `admin` and `skip` still apply. Tasks are read
+    in batches of BATCH until none is left, however many the leaver held.
+
+    Returns the tasks that replace them (a dropped `skip` task has none).
+    """
     moved: list[ApprovalTask] = []
-    for task_id in task_ids:
-        claim, task = _lock(session, task_id)
-        if task.status not in OPEN or task.assignee_id != employee_id:
-            continue  # decided or moved meanwhile
-        person, role, why = _target(session, claim, task, employee_id, fallback)
-        comment = f"hand-over: the approver left ({why})"
-        if person is None and role is None:
-            was_pending = task.status == TaskStatus.PENDING
-            task.status, task.decided_at, task.comment = TaskStatus.CANCELLED, utcnow(), comment
-            session.flush()
-            lifecycle.note(session, claim, "approval:hand_over", actor=actor, comment=comment,
-                           extra={"task_id": str(task.id), "to": None})  # fmt: skip
-            if was_pending:
-                runtime.proceed(session, claim, actor=actor)
-            new_id = None
-        else:
-            new = runtime.move_task(session, claim, task, person, role, actor, None, comment,
-                                    "hand_over")  # fmt: skip
-            moved.append(new)
-            new_id = new.id
-        _audit(session, actor, "approval_task:hand_over", claim, task_id=task.id,
-               new_task_id=new_id, from_employee_id=employee_id, reason=why)  # fmt: skip
-    session.flush()
+    seen: set[uuid.UUID] = set()
+    while batch := [t for t in _open_task_ids(session, employee_id) if t not in seen]:
+        seen.update(batch)  # a task still open after its turn is never taken twice
+        for task_id in batch:
+            new = _hand_over_one(session, task_id, employee_id, actor, fallback)
+            if new is not None:
+                moved.append(new)
+        session.flush()
     return moved

@@ -307,6 +307,8 @@ def revoke(session: Session, principal: Principal, assignment_id: uuid.UUID) -> 
         raise OwnAccessChange()
     user = session.get(User, row.user_id)
     assert user is not None
+    if row.role == Role.ADMIN.value:
+        lifecycle.refuse_last_admin(session, user)
     user.roles.remove(row)
     session.flush()
     _audit(
@@ -329,6 +331,7 @@ def deactivate(
     user = user_in_company(session, user_id, principal.company_id)
     if user.id == principal.user_id:
         raise OwnAccessChange()
+    lifecycle.refuse_last_admin(session, user)
     return lifecycle.deactivate_user(session, user.id, actor=principal.actor, reason=reason)
 
 

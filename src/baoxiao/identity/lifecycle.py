@@ -6,6 +6,10 @@ every API token, ends every browser session, hands their open approval tasks
 to the company's configured fallback (approvals/handover.py), and audits each
 step. Token and session checks refuse an inactive user on every request, so
 existing credentials stop working at once, not within a minute.
+
+`refuse_last_admin` keeps a company administrable: the admin API and SCIM
+call it before deactivating someone, so neither can remove the company's last
+active administrator.
 """
 
 from __future__ import annotations
@@ -13,16 +17,16 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from baoxiao.approvals import handover
 from baoxiao.audit.service import record as audit
 from baoxiao.identity import sessions
 from baoxiao.kernel.clock import utcnow
-from baoxiao.kernel.errors import NotFound
+from baoxiao.kernel.errors import Conflict, NotFound
 from baoxiao.kernel.i18n import Msg
-from baoxiao.models.identity import ApiToken, User
+from baoxiao.models.identity import ApiToken, DataScope, Role, RoleAssignment, User
 from baoxiao.models.org import Employee
 from baoxiao.models.provisioning import IdentitySettings
 
@@ -30,6 +34,14 @@ from baoxiao.models.provisioning import IdentitySettings
 class UserNotFound(NotFound):
     code = "user_not_found"
     message = Msg("User not found.", "未找到该用户。")
+
+
+class LastAdmin(Conflict):
+    code = "last_admin"
+    message = Msg(
+        "This is the company's last active administrator; make someone else an admin first.",
+        "这是公司最后一位在职管理员,请先将管理员角色授予其他人。",
+    )
 
 
 @dataclass(frozen=True)
@@ -51,6 +63,35 @@ def _audit(session: Session, user: User, actor: str, action: str, **data: object
         company_id=str(user.company_id),
         data={k: v if isinstance(v, int | bool) or v is None else str(v) for k, v in data.items()},
     )
+
+
+def _active_admins(session: Session, company_id: uuid.UUID) -> set[uuid.UUID]:
+    """Active users who administer the company: admin at company scope there, or at all scope.
+
+    Their rows are locked, so two requests removing two admins at once cannot both pass.
+    """
+    reach = or_(
+        and_(
+            RoleAssignment.company_id == company_id,
+            RoleAssignment.scope == DataScope.COMPANY.value,
+        ),
+        RoleAssignment.scope == DataScope.ALL.value,
+    )
+    return set(
+        session.scalars(
+            select(User.id)
+            .join(RoleAssignment, RoleAssignment.user_id == User.id)
+            .where(User.active.is_(True), RoleAssignment.role == Role.ADMIN.value, reach)
+            .order_by(User.id)
+            .with_for_update(of=User)
+        )
+    )
+
+
+def refuse_last_admin(session: Session, user: User) -> None:
+    """Raise LastAdmin when `user` is the only active administrator of their company."""
+    if user.active and _active_admins(session, user.company_id) == {user.id}:
+        raise LastAdmin()
 
 
 def leaver_fallback(session: Session, company_id: uuid.UUID) -> uuid.UUID | None:

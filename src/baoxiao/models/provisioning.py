@@ -3,8 +3,9 @@
 A SCIM User is a `User` (and its `Employee`); `ScimUserLink` keeps what SCIM
 says that has no column elsewhere (externalId, name parts, all emails, the
 department text) and the version behind the ETag. A SCIM Group is a
-`ScimGroup`: when its displayName names a role, its members hold that role in
-the company (assignments with source "scim:group:<id>").
+`ScimGroup`: when its displayName names a business role (never admin or
+integrator), its members hold that role in the company (assignments with
+source "scim:group").
 """
 
 from __future__ import annotations

@@ -1,16 +1,30 @@
-"""Shared pieces of the SCIM resources: versions (ETags), audit, payload parsing."""
+"""Shared pieces of the SCIM resources: who is visible, versions (ETags), audit, parsing."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from pydantic import ValidationError
 from scim2_models import Context, SCIMException
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from baoxiao.audit.service import record as audit
 from baoxiao.identity.principal import Principal
 from baoxiao.identity.scim.errors import ScimError, invalid_value
+from baoxiao.models.identity import User as Account
+from baoxiao.models.provisioning import ScimUserLink
+
+
+def visible(company_id: uuid.UUID) -> Any:
+    """People the SCIM client manages: the company's users with an employee, not deleted."""
+    deleted = select(ScimUserLink.user_id).where(ScimUserLink.deleted_at.is_not(None))
+    return (
+        select(Account)
+        .where(Account.company_id == company_id, Account.employee_id.is_not(None))
+        .where(Account.id.not_in(deleted))
+    )
 
 
 def etag(version: int) -> str:

@@ -21,3 +21,8 @@ def invalid_value(detail: str) -> ScimError:
 
 def uniqueness(detail: str) -> ScimError:
     return ScimError(409, detail, "uniqueness")
+
+
+def mutability(detail: str) -> ScimError:
+    """The change is not allowed in the resource's current state (RFC 7644 §3.12)."""
+    return ScimError(400, detail, "mutability")

@@ -1,10 +1,16 @@
 """SCIM Groups are role groups.
 
-A group whose displayName names an assignable role ("cashier", "Cashiers",
+A group whose displayName names a business role ("cashier", "Cashiers",
 "baoxiao-finance-reviewer", ...) gives every member that role in the company
 at company scope; leaving the last such group takes it away again. Grants an
 admin made by hand (source None) are never touched. Other groups are kept
 (an IdP pushes whatever is assigned to the app) but grant nothing.
+
+Groups named "Admins" or "Integrators" are such plain groups too: admin and
+integrator are granted only by an administrator inside Baoxiao (with a recent
+re-authentication). The SCIM client needs nothing more than the integrator
+role, so letting its groups grant those roles would let an IdP token make
+anyone a company admin.
 """
 
 from __future__ import annotations
@@ -20,9 +26,15 @@ from sqlalchemy.orm import Session
 from baoxiao.audit.service import record as audit
 from baoxiao.identity.permissions import ASSIGNABLE_ROLES
 from baoxiao.identity.principal import Principal
-from baoxiao.identity.scim.common import apply_patch, check_version, etag, parse, record
+from baoxiao.identity.scim.common import (
+    apply_patch,
+    check_version,
+    etag,
+    parse,
+    record,
+    visible,
+)
 from baoxiao.identity.scim.errors import invalid_value, not_found, uniqueness
-from baoxiao.identity.scim.users import visible
 from baoxiao.kernel.clock import utcnow
 from baoxiao.models.identity import DataScope, Role, RoleAssignment
 from baoxiao.models.identity import User as Account
@@ -30,6 +42,9 @@ from baoxiao.models.provisioning import ScimGroup, ScimGroupMember
 
 SOURCE = "scim:group"
 _ALIASES = {"finance_reviewer": Role.FINANCE, "budget_owners": Role.BUDGET_OWNER}
+# Roles a group may grant: never employee (everyone has it), admin or integrator.
+GROUP_ROLES: frozenset[Role] = ASSIGNABLE_ROLES - {Role.EMPLOYEE, Role.ADMIN, Role.INTEGRATOR}
+_GROUP_ROLE_NAMES = frozenset(r.value for r in GROUP_ROLES)
 
 
 def role_for(display_name: str) -> Role | None:
@@ -39,8 +54,8 @@ def role_for(display_name: str) -> Role | None:
     for candidate in (key, key.removesuffix("s")):
         if candidate in _ALIASES:
             return _ALIASES[candidate]
-        role = next((r for r in ASSIGNABLE_ROLES if r.value == candidate), None)
-        if role is not None and role != Role.EMPLOYEE:
+        role = next((r for r in GROUP_ROLES if r.value == candidate), None)
+        if role is not None:
             return role
     return None
 
@@ -95,7 +110,7 @@ def sync_roles(session: Session, principal: Principal, user_ids: set[uuid.UUID])
                     ScimGroup.company_id == user.company_id,
                 )
             )
-            if role is not None
+            if role in _GROUP_ROLE_NAMES  # a row stored before admin was refused grants nothing
         }
         held = {r.role: r for r in user.roles if r.company_id == user.company_id}
         for role in sorted(wanted - set(held)):
@@ -113,6 +128,23 @@ def sync_roles(session: Session, principal: Principal, user_ids: set[uuid.UUID])
                 user.roles.remove(row)
                 _audit_role(session, principal, "role:revoke", user, role)
     session.flush()
+
+
+def leave_all(session: Session, principal: Principal, user_id: uuid.UUID) -> int:
+    """A deleted user leaves every group (their versions move on) and loses what those
+    groups granted; returns how many groups they left."""
+    left = session.scalars(
+        select(ScimGroup)
+        .join(ScimGroupMember)
+        .where(ScimGroupMember.user_id == user_id, ScimGroup.company_id == principal.company_id)
+    ).all()
+    for group in left:
+        group.members = [m for m in group.members if m.user_id != user_id]
+        group.version += 1
+        group.updated_at = utcnow()
+    session.flush()
+    sync_roles(session, principal, {user_id})
+    return len(left)
 
 
 def _audit_role(

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from baoxiao.identity.principal import Principal
 from baoxiao.identity.scim import groups, users
+from baoxiao.identity.scim.common import visible
 from baoxiao.identity.scim.discovery import DEFAULT_COUNT, MAX_RESULTS
 from baoxiao.identity.scim.errors import ScimError
 from baoxiao.models.identity import User as Account
@@ -116,7 +117,7 @@ def search(
     size = DEFAULT_COUNT if count is None else max(0, min(count, MAX_RESULTS))
     if kind == "User":
         model: Any = users.ScimUser
-        stmt: Any = users.visible(principal.company_id).order_by(Account.created_at, Account.id)
+        stmt: Any = visible(principal.company_id).order_by(Account.created_at, Account.id)
         clause: Callable[[str, str], Any] = _user_clause
         build: Callable[[Any], Any] = lambda row: users.to_resource(session, row, base)  # noqa: E731
     else:

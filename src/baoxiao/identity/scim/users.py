@@ -6,7 +6,8 @@ active drives deactivation (identity/lifecycle.py). The enterprise extension
 maps employeeNumber to the employee number, department to the department of
 that code or name (an unknown one is kept as text only) and manager.value
 (the manager's SCIM id) to the employee's manager. DELETE deactivates the
-person and frees the userName; their claims and history stay.
+person, takes them out of every group and frees the userName; their claims and
+history stay.
 """
 
 from __future__ import annotations
@@ -30,8 +31,16 @@ from sqlalchemy.orm import Session
 
 from baoxiao.identity import lifecycle
 from baoxiao.identity.principal import Principal
-from baoxiao.identity.scim.common import apply_patch, check_version, etag, parse, record
-from baoxiao.identity.scim.errors import invalid_value, not_found, uniqueness
+from baoxiao.identity.scim import groups
+from baoxiao.identity.scim.common import (
+    apply_patch,
+    check_version,
+    etag,
+    parse,
+    record,
+    visible,
+)
+from baoxiao.identity.scim.errors import invalid_value, mutability, not_found, uniqueness
 from baoxiao.kernel.clock import utcnow
 from baoxiao.models.identity import Role, RoleAssignment
 from baoxiao.models.identity import User as Account
@@ -46,16 +55,6 @@ def _uuid(value: str) -> uuid.UUID | None:
         return uuid.UUID(value)
     except ValueError:
         return None
-
-
-def visible(company_id: uuid.UUID) -> Any:
-    """People the SCIM client manages: the company's users with an employee, not deleted."""
-    deleted = select(ScimUserLink.user_id).where(ScimUserLink.deleted_at.is_not(None))
-    return (
-        select(Account)
-        .where(Account.company_id == company_id, Account.employee_id.is_not(None))
-        .where(Account.id.not_in(deleted))
-    )
 
 
 def load(session: Session, principal: Principal, user_id: str) -> Account:
@@ -228,10 +227,23 @@ def _extension(res: Any) -> EnterpriseUser | None:
 
 
 def _set_active(session: Session, principal: Principal, user: Account, active: bool | None) -> None:
+    """Deactivate on active=false; reactivate only on an explicit active=true.
+
+    An IdP may leave `active` out of a PUT; that must not bring a leaver back.
+    """
     if active is False and user.active:
+        _refuse_last_admin(session, user)
         lifecycle.deactivate_user(session, user.id, actor=principal.actor, reason="scim")
-    elif active in (True, None) and not user.active:
+    elif active is True and not user.active:
         lifecycle.reactivate_user(session, user.id, actor=principal.actor, reason="scim")
+
+
+def _refuse_last_admin(session: Session, user: Account) -> None:
+    """An admin who left may be deprovisioned, but never the company's last one."""
+    try:
+        lifecycle.refuse_last_admin(session, user)
+    except lifecycle.LastAdmin as exc:
+        raise mutability(exc.render("en")) from None
 
 
 def _prepared(payload: dict[str, Any], base: str) -> dict[str, Any]:
@@ -321,10 +333,14 @@ def delete(session: Session, principal: Principal, user_id: str, if_match: str |
     user = load(session, principal, user_id)
     link = _link(session, user)
     check_version(link.version, if_match)
+    _refuse_last_admin(session, user)
     lifecycle.deactivate_user(session, user.id, actor=principal.actor, reason="scim delete")
+    # Out of SCIM's view, so out of its groups too: a group listing a user the client can
+    # no longer see would refuse its next PATCH.
+    left = groups.leave_all(session, principal, user.id)
     old = user.username
     user.username = f"{old[:100]}~deleted~{uuid.uuid4().hex[:12]}"
     link.deleted_at = link.updated_at = utcnow()
     link.version += 1
     session.flush()
-    record(session, principal, "scim:user_delete", "user", user.id, user_name=old)
+    record(session, principal, "scim:user_delete", "user", user.id, user_name=old, groups_left=left)

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from baoxiao.approvals.handover import hand_over_tasks
 from baoxiao.audit.service import record as audit
-from baoxiao.identity.lifecycle import deactivate_user
+from baoxiao.identity.lifecycle import deactivate_user, leaver_fallback
 from baoxiao.integrations.feishu import refs
 from baoxiao.kernel.clock import utcnow
 from baoxiao.kernel.ids import new_id
@@ -252,21 +252,23 @@ class OrgSync:
         emp = self.session.get(Employee, ref.subject_id) if ref else None
         if emp is None or not emp.active:
             return False
-        _deactivate_user(self.session, emp, actor=self.actor, reason=reason)
+        deactivate_employee(self.session, emp, actor=self.actor, reason=reason)
         self.report.deactivated += 1
         return True
 
 
-def _deactivate_user(session: Session, employee: Employee, *, actor: str, reason: str) -> None:
+def deactivate_employee(session: Session, employee: Employee, *, actor: str, reason: str) -> None:
     """A leaver: with an account, identity.lifecycle.deactivate_user does it all (tokens,
     sessions, hand-over, audit); an employee without one is made inactive here and their
-    open approval tasks are handed over, audited."""
+    open approval tasks are handed over the same way (to the company's configured
+    fallback for leavers, if any), audited."""
     user_id = session.scalars(select(User.id).where(User.employee_id == employee.id)).first()
     if user_id is not None:
         deactivate_user(session, user_id, actor=actor, reason=reason)
         return
     employee.active = False
-    moved = hand_over_tasks(session, employee.id, actor)
+    fallback = leaver_fallback(session, employee.company_id)
+    moved = hand_over_tasks(session, employee.id, actor, fallback=fallback)
     audit(
         session,
         actor=actor,
@@ -274,7 +276,12 @@ def _deactivate_user(session: Session, employee: Employee, *, actor: str, reason
         subject_type="employee",
         subject_id=str(employee.id),
         company_id=str(employee.company_id),
-        data={"reason": reason, "user_id": None, "tasks_handed_over": len(moved)},
+        data={
+            "reason": reason,
+            "user_id": None,
+            "tasks_handed_over": len(moved),
+            "fallback_employee_id": str(fallback) if fallback else None,
+        },
     )
 
 
