@@ -73,8 +73,8 @@ def idempotency_scope(request: Request, session: Session) -> str | None:
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
-# Browser sessions (HTML pages). The cookie is HttpOnly and SameSite=Lax; Secure when
-# the request came over https or BAOXIAO_SESSION_COOKIE_SECURE says so.
+# Browser sessions (HTML pages). The cookie is HttpOnly and SameSite=Lax; Secure as
+# cookie_secure decides.
 SESSION_COOKIE = "bx_session"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
@@ -118,17 +118,26 @@ async def csrf_protect(request: Request, web: CurrentWebSession) -> None:
     sessions.check_csrf(web, submitted)
 
 
+def cookie_secure(request: Request) -> bool:
+    """Whether our cookies get the Secure flag: BAOXIAO_SESSION_COOKIE_SECURE when set,
+    else when the public URL or this request is https (a TLS proxy in front may hide
+    the scheme from us; the plain-http demo on 127.0.0.1 stays without)."""
+    settings = request.app.state.settings
+    forced: bool | None = settings.session_cookie_secure
+    if forced is not None:
+        return forced
+    public: str | None = settings.public_url
+    return request.url.scheme == "https" or bool(public and public.startswith("https://"))
+
+
 def set_session_cookie(request: Request, response: Response, plain: str) -> None:
     settings = request.app.state.settings
-    secure = settings.session_cookie_secure
-    if secure is None:
-        secure = request.url.scheme == "https"
     response.set_cookie(
         SESSION_COOKIE,
         plain,
         max_age=int(settings.session_policy.absolute.total_seconds()),
         path="/",
-        secure=secure,
+        secure=cookie_secure(request),
         httponly=True,
         samesite="lax",
     )

@@ -24,6 +24,7 @@ from baoxiao.identity.deps import (
     WebPrincipal,
     clear_session_cookie,
     client_ip,
+    cookie_secure,
     session_policy,
     set_session_cookie,
 )
@@ -92,11 +93,6 @@ def _provider(session: Session, key: str) -> IdentityProvider:
     return providers.detach_for_io(session, provider)
 
 
-def _secure(request: Request) -> bool:
-    secure: bool | None = request.app.state.settings.session_cookie_secure
-    return request.url.scheme == "https" if secure is None else secure
-
-
 @router.get("/auth/oidc/{provider_key}/login")
 def oidc_login(
     provider_key: str,
@@ -121,7 +117,7 @@ def oidc_login(
         login.seal(_box(request)),
         max_age=oidc.LOGIN_TTL_SECONDS,
         path=LOGIN_COOKIE_PATH,
-        secure=_secure(request),
+        secure=cookie_secure(request),
         httponly=True,
         samesite="lax",
     )
