@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import re
+from functools import cache
 from typing import Annotated
 
 from fastapi import Depends, Request, Response
 from sqlalchemy.orm import Session
 
 from baoxiao.identity import sessions
-from baoxiao.identity.errors import InsufficientScope, InvalidToken, SessionInvalid
+from baoxiao.identity.errors import CsrfFailed, InsufficientScope, InvalidToken, SessionInvalid
 from baoxiao.identity.principal import Principal
 from baoxiao.identity.scopes import required_scope
 from baoxiao.identity.service import authenticate_token
+from baoxiao.kernel.crypto import constant_time_equal, derive_key
 from baoxiao.kernel.errors import Unauthorized
+from baoxiao.kernel.ids import random_token
 from baoxiao.kernel.routing import request_session
 from baoxiao.kernel.sessions import SessionPolicy
 from baoxiao.models.identity import WebSession
@@ -147,6 +154,65 @@ def clear_session_cookie(response: Response) -> None:
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
 
 
+# The sign-in form has no session to take a CSRF token from, yet a forged post to it
+# would sign the victim in to the attacker's account (login CSRF). A signed double-submit
+# cookie stands in: the cookie holds a random value, the form field its HMAC under the
+# instance key, so a site that can plant cookies for us (a sibling subdomain) still
+# cannot make a matching pair; over https the __Host- prefix keeps it from planting one.
+LOGIN_CSRF_FIELD = "login_csrf"
+LOGIN_CSRF_MAX_AGE = 12 * 3600
+_LOGIN_CSRF_VALUE = re.compile(r"[A-Za-z0-9_-]{43}")
+
+
+def _login_csrf_cookie(request: Request) -> str:
+    return "__Host-bx_login" if cookie_secure(request) else "bx_login"
+
+
+@cache
+def _login_csrf_key(secret: str) -> bytes:
+    return derive_key(secret, "baoxiao:login-csrf")
+
+
+def _login_csrf_mac(request: Request, value: str) -> str:
+    key = _login_csrf_key(request.app.state.settings.resolved_secret_key)
+    digest = hmac.new(key, value.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def login_csrf_token(request: Request) -> tuple[str, str]:
+    """This browser's login-CSRF cookie value (kept, or a new one) and the form field for it."""
+    value = request.cookies.get(_login_csrf_cookie(request)) or ""
+    if not _LOGIN_CSRF_VALUE.fullmatch(value):
+        value = random_token(32)
+    return value, _login_csrf_mac(request, value)
+
+
+def set_login_csrf_cookie(request: Request, response: Response, value: str) -> None:
+    """Send the sign-in form's cookie half (HttpOnly: scripts never need it)."""
+    response.set_cookie(
+        _login_csrf_cookie(request),
+        value,
+        max_age=LOGIN_CSRF_MAX_AGE,
+        path="/",
+        secure=cookie_secure(request),
+        httponly=True,
+        samesite="lax",
+    )
+
+
+async def login_csrf_protect(request: Request) -> None:
+    """The sign-in post carries the field that matches this browser's login cookie."""
+    value = request.cookies.get(_login_csrf_cookie(request))
+    submitted = (await request.form()).get(LOGIN_CSRF_FIELD)  # kept for the endpoint
+    if (
+        not value
+        or not isinstance(submitted, str)
+        or not constant_time_equal(submitted, _login_csrf_mac(request, value))
+    ):
+        raise CsrfFailed()
+
+
 CurrentWebSession = Annotated[WebSession, Depends(current_web_session)]
 WebPrincipal = Annotated[Principal, Depends(web_principal)]
 CsrfProtected = Depends(csrf_protect)
+LoginCsrfProtected = Depends(login_csrf_protect)
