@@ -101,3 +101,41 @@ def test_a_failed_sign_in_renders_a_form_that_still_works(
     retry = {"username": username, "password": PASSWORD}
     retry["login_csrf"] = login_csrf_field(anonymous, wrong.text)
     assert anonymous.post("/login", data=retry, follow_redirects=False).status_code == 303
+
+
+def test_a_new_sign_in_ends_the_session_the_browser_had(
+    anonymous: TestClient, username: str, db: Database
+) -> None:
+    """Two tabs with the sign-in form, say, or the next person at a shared computer:
+    the second sign-in replaces the first session instead of leaving it alive."""
+    field = login_csrf_field(anonymous)
+    data = {"username": username, "password": PASSWORD, "login_csrf": field}
+    assert anonymous.post("/login", data=data, follow_redirects=False).status_code == 303
+    old_cookie = anonymous.cookies[deps.SESSION_COOKIE]
+    assert anonymous.get("/", follow_redirects=False).status_code == 200
+
+    again = anonymous.post("/login", data=data, follow_redirects=False)
+    assert again.status_code == 303
+    new_cookie = anonymous.cookies[deps.SESSION_COOKIE]
+    assert new_cookie != old_cookie
+
+    first, second = sessions_of(db, username)
+    assert first.id != second.id
+    assert (first.end_reason, second.end_reason) == ("replaced", None)
+    assert first.ended_at is not None and second.ended_at is None
+    assert anonymous.get("/", follow_redirects=False).status_code == 200
+    anonymous.cookies.clear()
+    anonymous.cookies.set(deps.SESSION_COOKIE, old_cookie)  # a copy of the old cookie
+    refused = anonymous.get("/", follow_redirects=False)
+    assert refused.status_code == 303 and refused.headers["location"] == "/login?next=/"
+
+
+def test_a_failed_sign_in_leaves_the_current_session_alone(
+    anonymous: TestClient, username: str, db: Database
+) -> None:
+    field = login_csrf_field(anonymous)  # the form, loaded before signing in
+    data = {"username": username, "password": PASSWORD, "login_csrf": field}
+    assert anonymous.post("/login", data=data, follow_redirects=False).status_code == 303
+    assert anonymous.post("/login", data={**data, "password": "wrong"}).status_code == 401
+    assert [w.end_reason for w in sessions_of(db, username)] == [None]
+    assert anonymous.get("/", follow_redirects=False).status_code == 200

@@ -154,6 +154,19 @@ def clear_session_cookie(response: Response) -> None:
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
 
 
+def end_previous_session(request: Request, session: Session) -> None:
+    """A new sign-in in this browser ends the session its cookie still names, so the
+    old cookie (perhaps someone else's, on a shared computer) stops working."""
+    plain = request.cookies.get(SESSION_COOKIE)
+    if not plain:
+        return
+    try:
+        previous, _principal = sessions.resolve(session, plain, session_policy(request))
+    except SessionInvalid:
+        return
+    sessions.end(session, previous, reason="replaced")
+
+
 # The sign-in form has no session to take a CSRF token from, yet a forged post to it
 # would sign the victim in to the attacker's account (login CSRF). A signed double-submit
 # cookie stands in: the cookie holds a random value, the form field its HMAC under the

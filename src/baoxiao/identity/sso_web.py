@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 
 from baoxiao.identity import oidc, providers, sessions, sso
 from baoxiao.identity.deps import (
-    SESSION_COOKIE,
     CsrfProtected,
     CurrentWebSession,
     DbSession,
@@ -25,6 +24,7 @@ from baoxiao.identity.deps import (
     clear_session_cookie,
     client_ip,
     cookie_secure,
+    end_previous_session,
     session_policy,
     set_session_cookie,
 )
@@ -32,7 +32,6 @@ from baoxiao.identity.errors import (
     ProviderDisabled,
     ProviderNotFound,
     ProviderUnreachable,
-    SessionInvalid,
 )
 from baoxiao.identity.service import check_password
 from baoxiao.kernel.crypto import SecretBox
@@ -139,7 +138,7 @@ def oidc_callback(provider_key: str, request: Request, session: DbSession) -> Re
         ttl=_ttl(request),
     )
     user = sso.sign_in_user(session, provider, signed_in.claims)
-    _end_previous_session(request, session)
+    end_previous_session(request, session)
     web, plain = sessions.start(
         session,
         user,
@@ -153,18 +152,6 @@ def oidc_callback(provider_key: str, request: Request, session: DbSession) -> Re
     set_session_cookie(request, response, plain)
     response.delete_cookie(LOGIN_COOKIE, path=LOGIN_COOKIE_PATH, httponly=True, samesite="lax")
     return response
-
-
-def _end_previous_session(request: Request, session: Session) -> None:
-    """A new sign-in in the same browser replaces its old session."""
-    plain = request.cookies.get(SESSION_COOKIE)
-    if not plain:
-        return
-    try:
-        previous, _principal = sessions.resolve(session, plain, session_policy(request))
-    except SessionInvalid:
-        return
-    sessions.end(session, previous, reason="replaced")
 
 
 @router.post("/auth/logout", dependencies=[CsrfProtected])

@@ -81,6 +81,7 @@ def login(
             next=safe_next(next),
             show_totp=err.code in ("totp_required", "totp_invalid") or bool(totp_code),
         )
+    deps.end_previous_session(request, session)
     _web, plain = sessions.start(
         session,
         user,
