@@ -15,13 +15,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from baoxiao.audit.service import record as audit
-from baoxiao.identity import permissions
-from baoxiao.identity.passwords import verify_password
+from baoxiao.identity import permissions, service
+from baoxiao.identity.errors import InvalidCredentials, NoLocalPassword
 from baoxiao.identity.permissions import Right
 from baoxiao.identity.principal import Principal
 from baoxiao.kernel.clock import utcnow
 from baoxiao.kernel.crypto import SecretBox
-from baoxiao.models.identity import User
 from baoxiao.models.org import Employee
 from baoxiao.models.payment import BankAccount
 from baoxiao.payments.errors import (
@@ -90,20 +89,14 @@ def put(
     employee_id: uuid.UUID,
     details: BankDetails,
     current_password: str,
+    *,
+    ip: str | None = None,
 ) -> BankAccount:
     """Set the employee's payee account: only they or an admin, after re-entering a password."""
     employee = _employee(session, principal, employee_id)
     if employee.id != principal.employee_id:
         permissions.require_right(principal, Right.ORG_ADMIN, employee.company_id)
-    user = session.get(User, principal.user_id)
-    if user is None or not verify_password(user.password_hash, current_password):
-        # The request's transaction is rolled back, so this goes to the log, not the audit chain.
-        log.warning(
-            "bank account change for employee %s: re-authentication failed by %s",
-            employee.id,
-            principal.actor,
-        )
-        raise ReauthenticationFailed()
+    _reauthenticate(session, principal, employee, current_password, ip)
     number = re.sub(r"[\s-]", "", details.account_number)
     if not ACCOUNT_NUMBER.match(number):
         raise BankAccountInvalid(reason="the account number must be 8 to 32 digits")
@@ -141,6 +134,24 @@ def put(
         },
     )
     return account
+
+
+def _reauthenticate(
+    session: Session, principal: Principal, employee: Employee, password: str, ip: str | None
+) -> None:
+    """The caller's password again, counted towards lockout like a sign-in: guessing it
+    through this form locks the account (429) as the sign-in page would."""
+    try:
+        service.verify_own_password(session, principal, password, ip=ip)
+    except (InvalidCredentials, NoLocalPassword) as exc:
+        # The request's transaction ends in this error (only the failure count is kept),
+        # so this goes to the log, not the audit chain.
+        log.warning(
+            "bank account change for employee %s: re-authentication failed by %s",
+            employee.id,
+            principal.actor,
+        )
+        raise ReauthenticationFailed() from exc
 
 
 def rewrap(session: Session, box: SecretBox) -> int:

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from baoxiao.identity import permissions
-from baoxiao.identity.deps import CsrfProtected, DbSession, WebPrincipal
+from baoxiao.identity.deps import CsrfProtected, DbSession, WebPrincipal, client_ip
 from baoxiao.identity.principal import Principal
 from baoxiao.kernel.crypto import SecretBox
 from baoxiao.kernel.errors import ValidationFailed
@@ -203,6 +203,12 @@ def change_bank_account(
     )
     # A wrong password raises ReauthenticationFailed (403): the page shows why, nothing changes.
     bankaccounts.put(
-        session, principal, _box(request), _employee_id(principal), details, current_password
+        session,
+        principal,
+        _box(request),
+        _employee_id(principal),
+        details,
+        current_password,
+        ip=client_ip(request),
     )
     return redirect("/account/bank?done=saved", request)
