@@ -40,6 +40,16 @@ USERS: dict[str, dict[str, Any]] = {
         "groups": [],
     },
     "sub-sam": {"email": "sam@elsewhere.test", "name": "Sam", "groups": []},
+    # Alice's address, typed in at providers that did not check it: no claim at all...
+    "sub-unchecked": {
+        "email": "alice-sso@example.com",
+        "email_verified": None,
+        "employee_number": "M-0001",
+        "name": "Mallory",
+        "groups": [],
+    },
+    # ...or one that says so.
+    "sub-denied": {"email": "alice-sso@example.com", "email_verified": False, "groups": []},
     "sub-newbie": {
         "email": "newbie@corp.test",
         "employee_number": "N-0001",
@@ -198,6 +208,48 @@ def test_jit_creates_the_account_with_mapped_roles(
         assert user.employee.email == "newbie@corp.test"
         actions = list(session.scalars(select(AuditRecord.action)))
         assert "user:jit_create" in actions and "user:roles_from_idp" in actions
+
+
+@pytest.mark.parametrize("login", ["sub-unchecked", "sub-denied"])
+def test_an_unverified_email_matches_nobody(
+    login: str,
+    app: TestClient,
+    browser: Browser,
+    idp: OidcProvider,
+    world: World,
+    alice: User,
+    db: Database,
+) -> None:
+    add_provider(app, world, idp.issuer)  # match_claim email
+    response = browser.sign_in("corp", login)
+    assert response.status_code == 403, response.text
+    assert problem_code(response) == "sso_email_unverified"
+    assert app.get("/auth/session").status_code == 401
+    with db.transaction() as session:
+        assert session.scalars(select(ExternalIdentity)).first() is None
+        assert session.scalars(select(WebSession)).first() is None
+
+
+def test_an_unverified_email_creates_no_account_by_email(
+    app: TestClient, browser: Browser, idp: OidcProvider, world: World, alice: User, db: Database
+) -> None:
+    add_provider(app, world, idp.issuer, jit=True)
+    assert problem_code(browser.sign_in("corp", "sub-unchecked")) == "sso_email_unverified"
+    with db.transaction() as session:
+        names = set(session.scalars(select(User.username)))
+        assert not any("mallory" in n.lower() or n.startswith("alice-sso@") for n in names)
+
+
+def test_jit_by_employee_number_leaves_an_unverified_email_out(
+    app: TestClient, browser: Browser, idp: OidcProvider, world: World, alice: User, db: Database
+) -> None:
+    add_provider(app, world, idp.issuer, jit=True, match_claim="employee_number")
+    assert browser.sign_in("corp", "sub-unchecked").status_code == 303
+    assert session_of(app)["username"] == "corp.sub-unchecked"
+    with db.transaction() as session:
+        user = session.scalars(select(User).where(User.username == "corp.sub-unchecked")).one()
+        assert user.employee is not None
+        assert (user.employee.employee_no, user.employee.email) == ("M-0001", None)
 
 
 def test_groups_grant_and_withdraw_mapped_roles(

@@ -124,9 +124,16 @@ class OidcProvider:
         self.process = None
 
     def tamper_next_id_token(self, mode: str | None) -> None:
-        """Make the provider's next token response carry a doctored ID token."""
+        """Make the provider's next token response carry a doctored ID token (or, for
+        mode other_sub, its next userinfo response another subject)."""
         response = httpx.post(f"{self.issuer}/__test/tamper", json={"mode": mode}, timeout=5)
         assert response.status_code == 204, response.text
+
+    def update_users(self, users: dict[str, dict[str, Any]]) -> None:
+        """Replace these users' claims at the provider, from their next sign-in on."""
+        response = httpx.post(f"{self.issuer}/__test/users", json=users, timeout=5)
+        assert response.status_code == 204, response.text
+        self.users.update(users)
 
 
 _FORM = re.compile(r'<form[^>]*action="([^"]+)"[^>]*>(.*?)</form>', re.S)

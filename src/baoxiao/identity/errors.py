@@ -197,6 +197,15 @@ class IdTokenInvalid(Unauthorized):
     )
 
 
+class SsoEmailUnverified(Forbidden):
+    code = "sso_email_unverified"
+    message = Msg(
+        "The sign-in provider did not confirm that your e-mail address is verified, so it "
+        "cannot identify your account here; ask your administrator.",
+        "登录提供方未确认您的电子邮件地址已验证,因此无法据此识别您在本系统的账户,请联系管理员。",
+    )
+
+
 class SsoNoAccount(Forbidden):
     code = "sso_no_account"
     message = Msg(

@@ -2,8 +2,9 @@
 
 A user is found by the link to their `sub` at this provider, set at their first
 sign-in; before that, by the provider's match claim (email, employee number or
-sub) within the provider's company. With just-in-time creation on, an unknown
-person gets an employee record and an account. Roles named in the provider's
+sub) within the provider's company; an e-mail counts only when the provider says it
+verified it. With just-in-time creation on, an unknown person gets an employee record
+and an account. Roles named in the provider's
 group mapping follow the IdP's groups at every sign-in (granted and withdrawn);
 other roles are left alone.
 """
@@ -17,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from baoxiao.audit.service import record as audit
-from baoxiao.identity.errors import SsoAccountInactive, SsoNoAccount
+from baoxiao.identity.errors import SsoAccountInactive, SsoEmailUnverified, SsoNoAccount
 from baoxiao.kernel.clock import utcnow
 from baoxiao.kernel.ids import new_id
 from baoxiao.models.identity import ExternalIdentity, IdentityProvider, Role, RoleAssignment, User
@@ -63,8 +64,12 @@ def _match(session: Session, provider: IdentityProvider, claims: dict[str, Any])
         ).first()
     if provider.match_claim == "email":
         email = claims.get("email")
-        if not isinstance(email, str) or claims.get("email_verified") is False:
+        if not isinstance(email, str):
             return None
+        if not email_verified(claims):
+            # Neither a match nor a new account: anyone can type a colleague's address
+            # into a provider that does not check it.
+            raise SsoEmailUnverified()
         where = func.lower(Employee.email) == email.strip().lower()
     else:
         number = claims.get("employee_number")
@@ -82,9 +87,16 @@ def _match(session: Session, provider: IdentityProvider, claims: dict[str, Any])
     return users[0] if len(users) == 1 else None  # ambiguous is no match
 
 
+def email_verified(claims: dict[str, Any]) -> bool:
+    """Only an address the provider says it checked (`email_verified` true) identifies
+    anyone; a missing claim is not a yes."""
+    return isinstance(claims.get("email"), str) and claims.get("email_verified") is True
+
+
 def _create(session: Session, provider: IdentityProvider, claims: dict[str, Any]) -> User:
     subject = str(claims["sub"])
-    email = claims.get("email") if isinstance(claims.get("email"), str) else None
+    # An unchecked address neither names the account nor goes on the employee record.
+    email = str(claims["email"]) if email_verified(claims) else None
     name = str(claims.get("name") or email or subject)[:100]
     number = claims.get("employee_number")
     employee = Employee(
