@@ -4,9 +4,10 @@ A user is found by the link to their `sub` at this provider, set at their first
 sign-in; before that, by the provider's match claim (email, employee number or
 sub) within the provider's company; an e-mail counts only when the provider says it
 verified it. With just-in-time creation on, an unknown person gets an employee record
-and an account. Roles named in the provider's
-group mapping follow the IdP's groups at every sign-in (granted and withdrawn);
-other roles are left alone.
+and an account. Roles named in the provider's group mapping follow the IdP's groups
+at every sign-in: granted with the source `oidc:<key>`, and withdrawn only when that
+source granted them, so a role an administrator (or SCIM) granted stays whatever the
+groups say.
 """
 
 from __future__ import annotations
@@ -148,17 +149,24 @@ def roles_for_groups(provider: IdentityProvider, claims: dict[str, Any]) -> set[
     return {str(role) for group in groups for role in mapping.get(str(group), [])}
 
 
+def role_source(provider: IdentityProvider) -> str:
+    """What RoleAssignment.source says of a role this provider's groups granted."""
+    return f"oidc:{provider.key}"
+
+
 def sync_roles(
     session: Session, provider: IdentityProvider, user: User, claims: dict[str, Any]
 ) -> None:
-    """Grant the mapped roles the person's groups give, withdraw mapped ones they lost."""
+    """Grant the mapped roles the person's groups give, withdraw those this provider
+    granted that the groups no longer give."""
+    source = role_source(provider)
     managed = {str(role) for roles in (provider.group_roles or {}).values() for role in roles}
     wanted = roles_for_groups(provider, claims)
     held = {a.role: a for a in user.roles if a.company_id == provider.company_id}
     granted = sorted(wanted - held.keys())
-    withdrawn = sorted((managed - wanted) & held.keys())
+    withdrawn = sorted(r for r in (managed - wanted) & held.keys() if held[r].source == source)
     for role in granted:
-        user.roles.append(RoleAssignment(role=role, company_id=provider.company_id))
+        user.roles.append(RoleAssignment(role=role, company_id=provider.company_id, source=source))
     for role in withdrawn:
         user.roles.remove(held[role])
     if granted or withdrawn:
@@ -170,5 +178,5 @@ def sync_roles(
             subject_type="user",
             subject_id=str(user.id),
             company_id=str(provider.company_id),
-            data={"granted": granted, "withdrawn": withdrawn},
+            data={"granted": granted, "withdrawn": withdrawn, "source": source},
         )
