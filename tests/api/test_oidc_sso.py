@@ -454,6 +454,28 @@ def test_doctored_id_tokens_are_refused(
         assert session.scalars(select(WebSession)).first() is None
 
 
+def test_userinfo_about_another_subject_is_refused(
+    app: TestClient, browser: Browser, idp: OidcProvider, world: World, alice: User, db: Database
+) -> None:
+    """The ID token is fine, but userinfo (whose claims would complete it) names someone
+    else: nothing of it may be mixed into the sign-in."""
+    add_provider(app, world, idp.issuer)
+    url = browser.authorize("corp", "sub-alice")
+    idp.tamper_next_id_token("other_sub")  # the userinfo answer says sub "not-sub-alice"
+    try:
+        response = browser.callback(url)
+    finally:
+        idp.tamper_next_id_token(None)
+    assert response.status_code == 401, response.text
+    assert problem_code(response) == "oidc_id_token_invalid"
+    assert "userinfo is about another subject" in response.json()["detail"]
+    with db.transaction() as session:
+        assert session.scalars(select(WebSession)).first() is None
+        assert session.scalars(select(ExternalIdentity)).first() is None
+    # The hook is spent: the next sign-in goes through.
+    assert browser.sign_in("corp", "sub-alice").status_code == 303
+
+
 def test_disabled_provider_cannot_be_used(
     app: TestClient, browser: Browser, idp: OidcProvider, world: World, alice: User
 ) -> None:
