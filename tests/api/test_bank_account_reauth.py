@@ -1,5 +1,7 @@
-"""The password that confirms a bank account change is checked like a sign-in: wrong
-guesses count towards the account's lockout, and a locked account is refused (429)."""
+"""What proves a bank account change is the owner's: their password, checked like a
+sign-in (wrong guesses count towards the lockout, a locked account is refused with
+429), and without a password a recent confirmation in the browser (tests/api/
+test_oidc_reauth.py), which a password holder cannot use instead."""
 
 from __future__ import annotations
 
@@ -101,3 +103,29 @@ def test_wrong_passwords_on_the_bank_page_lock_it(
         assert wrong.status_code == 403 and 'data-code="reauthentication_failed"' in wrong.text
     locked = browser.post("/account/bank", data={**form, "current_password": PASSWORD})
     assert locked.status_code == 429 and 'data-code="account_locked"' in locked.text
+
+
+def test_a_recent_sign_in_does_not_replace_the_password_of_one_who_has_it(
+    page: tuple[TestClient, str], claimant_password: str
+) -> None:
+    browser, csrf = page  # signed in just now: within the re-authentication window
+    form = {"csrf_token": csrf, "holder_name": "Li Lei", "bank_name": "工行"}
+    form["account_number"] = "6222020200112233445"
+    missing = browser.post("/account/bank", data=form)
+    assert missing.status_code == 403 and 'data-code="reauthentication_failed"' in missing.text
+    page_text = browser.get("/account/bank").text
+    assert 'id="ba-password"' in page_text and "/reauth" not in page_text
+    saved = browser.post(
+        "/account/bank", data={**form, "current_password": PASSWORD}, follow_redirects=False
+    )
+    assert saved.status_code == 303 and saved.headers["location"] == "/account/bank?done=saved"
+
+
+def test_an_sso_only_account_cannot_change_it_with_a_token(
+    client: TestClient, world: World, db: Database
+) -> None:
+    """No password to give, and an API token is no browser session to confirm."""
+    response = set_bank_account(client, world, "claimant", password="anything at all")
+    assert response.status_code == 403
+    assert response.json()["code"] == "bank_account_confirmation_required"
+    assert failures_of(db, world["claimant"].user.username) == 0  # nothing to guess

@@ -197,6 +197,23 @@ class IdTokenInvalid(Unauthorized):
     )
 
 
+class SsoReauthNotFresh(Unauthorized):
+    code = "sso_reauth_not_fresh"
+    message = Msg(
+        "The sign-in provider did not confirm a fresh sign-in ({reason}); please try again.",
+        "登录提供方未确认您刚刚重新登录({reason}),请重试。",
+    )
+
+
+class SsoReauthOtherAccount(Forbidden):
+    code = "sso_reauth_other_account"
+    message = Msg(
+        "You confirmed a different account at the sign-in provider than the one signed in "
+        "here; nothing was confirmed.",
+        "您在登录提供方确认的账户与当前登录的账户不同,本次确认无效。",
+    )
+
+
 class SsoEmailUnverified(Forbidden):
     code = "sso_email_unverified"
     message = Msg(

@@ -13,6 +13,7 @@ groups say.
 from __future__ import annotations
 
 import re
+import uuid
 from typing import Any
 
 from sqlalchemy import func, select
@@ -31,11 +32,7 @@ MATCH_CLAIMS = ("email", "employee_number", "sub")
 def sign_in_user(session: Session, provider: IdentityProvider, claims: dict[str, Any]) -> User:
     """The account this provider's person signs in to, with roles from their groups."""
     subject = str(claims["sub"])
-    link = session.scalars(
-        select(ExternalIdentity).where(
-            ExternalIdentity.provider_id == provider.id, ExternalIdentity.subject == subject
-        )
-    ).first()
+    link = _link(session, provider, subject)
     user = (
         session.get(User, link.user_id) if link is not None else _match(session, provider, claims)
     )
@@ -54,6 +51,22 @@ def sign_in_user(session: Session, provider: IdentityProvider, claims: dict[str,
     sync_roles(session, provider, user, claims)
     session.flush()
     return user
+
+
+def _link(session: Session, provider: IdentityProvider, subject: str) -> ExternalIdentity | None:
+    return session.scalars(
+        select(ExternalIdentity).where(
+            ExternalIdentity.provider_id == provider.id, ExternalIdentity.subject == subject
+        )
+    ).first()
+
+
+def linked_user_id(
+    session: Session, provider: IdentityProvider, claims: dict[str, Any]
+) -> uuid.UUID | None:
+    """The account this provider's subject is linked to (by an earlier sign-in), if any."""
+    link = _link(session, provider, str(claims["sub"]))
+    return link.user_id if link is not None else None
 
 
 def _match(session: Session, provider: IdentityProvider, claims: dict[str, Any]) -> User | None:
