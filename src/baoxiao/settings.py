@@ -45,8 +45,9 @@ class Settings(BaseSettings):
     log_json: bool = True
     login_token_hours: int = Field(default=12, ge=1)
     # Browser sessions (identity/sessions.py): idle and absolute limits, the window in
-    # which a sensitive change needs no fresh password, and the cookie's Secure flag
-    # (None: set it whenever the request came over https).
+    # which a sensitive change needs no fresh password, and the cookies' Secure flag
+    # (None: set it when public_url or the request is https; true forces it behind a
+    # proxy that ends TLS; false only for tests).
     session_idle_minutes: int = Field(default=30, ge=1)
     session_absolute_hours: int = Field(default=12, ge=1)
     session_reauth_minutes: int = Field(default=5, ge=1)

@@ -10,6 +10,7 @@ audience or with the wrong nonce (the provider's test hook re-signs them).
 from __future__ import annotations
 
 import json
+import re
 import socket
 from collections.abc import Iterator
 from typing import Any
@@ -19,8 +20,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from baoxiao.app import create_app
-from baoxiao.identity import oidc
+from baoxiao.identity import deps, oidc, sessions
 from baoxiao.kernel.db import Database
+from baoxiao.kernel.sessions import SessionPolicy
 from baoxiao.models import AuditRecord, ExternalIdentity, User, WebSession
 from baoxiao.settings import Settings
 from tests.support.factories import World, make_person
@@ -40,6 +42,16 @@ USERS: dict[str, dict[str, Any]] = {
         "groups": [],
     },
     "sub-sam": {"email": "sam@elsewhere.test", "name": "Sam", "groups": []},
+    # Alice's address, typed in at providers that did not check it: no claim at all...
+    "sub-unchecked": {
+        "email": "alice-sso@example.com",
+        "email_verified": None,
+        "employee_number": "M-0001",
+        "name": "Mallory",
+        "groups": [],
+    },
+    # ...or one that says so.
+    "sub-denied": {"email": "alice-sso@example.com", "email_verified": False, "groups": []},
     "sub-newbie": {
         "email": "newbie@corp.test",
         "employee_number": "N-0001",
@@ -92,6 +104,11 @@ def add_provider(
     response = app.post("/api/v1/identity-providers", json=body, headers=world["admin"].headers)
     assert response.status_code == 201, response.text
     return response.json()
+
+
+def policy_of(app: TestClient) -> SessionPolicy:
+    policy: SessionPolicy = app.app.state.settings.session_policy  # type: ignore[attr-defined]
+    return policy
 
 
 def session_of(app: TestClient) -> dict[str, Any]:
@@ -200,21 +217,117 @@ def test_jit_creates_the_account_with_mapped_roles(
         assert "user:jit_create" in actions and "user:roles_from_idp" in actions
 
 
+@pytest.mark.parametrize("login", ["sub-unchecked", "sub-denied"])
+def test_an_unverified_email_matches_nobody(
+    login: str,
+    app: TestClient,
+    browser: Browser,
+    idp: OidcProvider,
+    world: World,
+    alice: User,
+    db: Database,
+) -> None:
+    add_provider(app, world, idp.issuer)  # match_claim email
+    response = browser.sign_in("corp", login)
+    assert response.status_code == 403, response.text
+    assert problem_code(response) == "sso_email_unverified"
+    assert app.get("/auth/session").status_code == 401
+    with db.transaction() as session:
+        assert session.scalars(select(ExternalIdentity)).first() is None
+        assert session.scalars(select(WebSession)).first() is None
+
+
+def test_an_unverified_email_creates_no_account_by_email(
+    app: TestClient, browser: Browser, idp: OidcProvider, world: World, alice: User, db: Database
+) -> None:
+    add_provider(app, world, idp.issuer, jit=True)
+    assert problem_code(browser.sign_in("corp", "sub-unchecked")) == "sso_email_unverified"
+    with db.transaction() as session:
+        names = set(session.scalars(select(User.username)))
+        assert not any("mallory" in n.lower() or n.startswith("alice-sso@") for n in names)
+
+
+def test_jit_by_employee_number_leaves_an_unverified_email_out(
+    app: TestClient, browser: Browser, idp: OidcProvider, world: World, alice: User, db: Database
+) -> None:
+    add_provider(app, world, idp.issuer, jit=True, match_claim="employee_number")
+    assert browser.sign_in("corp", "sub-unchecked").status_code == 303
+    assert session_of(app)["username"] == "corp.sub-unchecked"
+    with db.transaction() as session:
+        user = session.scalars(select(User).where(User.username == "corp.sub-unchecked")).one()
+        assert user.employee is not None
+        assert (user.employee.employee_no, user.employee.email) == ("M-0001", None)
+
+
+def sources_of(db: Database, username: str) -> dict[str, str | None]:
+    with db.transaction() as session:
+        user = session.scalars(select(User).where(User.username == username)).one()
+        return {a.role: a.source for a in user.roles}
+
+
 def test_groups_grant_and_withdraw_mapped_roles(
     app: TestClient, browser: Browser, idp: OidcProvider, world: World, db: Database
 ) -> None:
     with db.transaction() as session:
+        make_person(session, world.company, "alice-sso", department=None, roles=("finance",))
+    add_provider(app, world, idp.issuer, group_roles={"managers": ["manager"], "it": ["admin"]})
+    try:
+        idp.update_users({"sub-alice": {**USERS["sub-alice"], "groups": ["managers", "it"]}})
+        assert browser.sign_in("corp", "sub-alice").status_code == 303
+        assert session_of(app)["roles"] == ["admin", "employee", "finance", "manager"]
+        # The roles her groups gave carry the provider as their source; finance (granted
+        # by hand) and employee (not in the mapping) carry none.
+        assert sources_of(db, "alice-sso") == {
+            "admin": "oidc:corp",
+            "employee": None,
+            "finance": None,
+            "manager": "oidc:corp",
+        }
+
+        idp.update_users({"sub-alice": {**USERS["sub-alice"], "groups": ["managers"]}})
+        assert browser.sign_in("corp", "sub-alice").status_code == 303
+        assert session_of(app)["roles"] == ["employee", "finance", "manager"]  # admin gone
+    finally:
+        idp.update_users({"sub-alice": USERS["sub-alice"]})
+    with db.transaction() as session:
+        audits = session.scalars(
+            select(AuditRecord).where(AuditRecord.action == "user:roles_from_idp")
+        ).all()
+        assert [(a.data["granted"], a.data["withdrawn"], a.data["source"]) for a in audits] == [
+            (["admin", "manager"], [], "oidc:corp"),
+            ([], ["admin"], "oidc:corp"),
+        ]
+
+
+def test_groups_never_withdraw_a_role_granted_by_hand(
+    app: TestClient, browser: Browser, idp: OidcProvider, world: World, db: Database
+) -> None:
+    """Admin is mapped to a group alice is not in, but an administrator granted it to
+    her: the sign-in leaves it alone (and does not claim it as its own)."""
+    with db.transaction() as session:
         make_person(session, world.company, "alice-sso", department=None, roles=("admin",))
     add_provider(
-        app,
-        world,
-        idp.issuer,
-        group_roles={"finance-team": ["finance"], "it-admins": ["admin"]},
+        app, world, idp.issuer, group_roles={"finance-team": ["finance"], "it-admins": ["admin"]}
     )
     assert browser.sign_in("corp", "sub-alice").status_code == 303
-    # finance from her group; admin withdrawn (mapped, and she is not in it-admins);
-    # employee untouched (not named in the mapping).
-    assert session_of(app)["roles"] == ["employee", "finance"]
+    assert session_of(app)["roles"] == ["admin", "employee", "finance"]
+    assert sources_of(db, "alice-sso") == {
+        "admin": None,
+        "employee": None,
+        "finance": "oidc:corp",
+    }
+    with db.transaction() as session:  # the admin page tells the two kinds apart
+        admin = session.merge(world["admin"].user)
+        _web, plain = sessions.start(session, admin, method="password", policy=policy_of(app))
+        alice_id = session.scalars(select(User.id).where(User.username == "alice-sso")).one()
+    english = {"Accept-Language": "en"}
+    with TestClient(
+        app.app, headers=english, cookies={deps.SESSION_COOKIE: plain}
+    ) as admin_browser:
+        page = admin_browser.get(f"/admin/people/{alice_id}").text
+    rows = dict(re.findall(r'data-role="(\w+)".*?<td data-label="Source">(.*?)</td>', page, re.S))
+    assert "Identity provider group" in rows["finance"] and "oidc:corp" in rows["finance"]
+    assert rows["admin"] == "Granted by an administrator"
 
 
 def test_unsafe_next_is_replaced_by_the_home_page(
@@ -339,6 +452,28 @@ def test_doctored_id_tokens_are_refused(
     assert why in response.json()["detail"]
     with db.transaction() as session:
         assert session.scalars(select(WebSession)).first() is None
+
+
+def test_userinfo_about_another_subject_is_refused(
+    app: TestClient, browser: Browser, idp: OidcProvider, world: World, alice: User, db: Database
+) -> None:
+    """The ID token is fine, but userinfo (whose claims would complete it) names someone
+    else: nothing of it may be mixed into the sign-in."""
+    add_provider(app, world, idp.issuer)
+    url = browser.authorize("corp", "sub-alice")
+    idp.tamper_next_id_token("other_sub")  # the userinfo answer says sub "not-sub-alice"
+    try:
+        response = browser.callback(url)
+    finally:
+        idp.tamper_next_id_token(None)
+    assert response.status_code == 401, response.text
+    assert problem_code(response) == "oidc_id_token_invalid"
+    assert "userinfo is about another subject" in response.json()["detail"]
+    with db.transaction() as session:
+        assert session.scalars(select(WebSession)).first() is None
+        assert session.scalars(select(ExternalIdentity)).first() is None
+    # The hook is spent: the next sign-in goes through.
+    assert browser.sign_in("corp", "sub-alice").status_code == 303
 
 
 def test_disabled_provider_cannot_be_used(

@@ -241,3 +241,18 @@ def test_plain_http_gets_no_secure_flag_unless_configured(
     with TestClient(page_app(forced, db), base_url="http://testserver") as plain_http:
         response = plain_http.post("/login", data={"username": person_name, "password": PASSWORD})
         assert "secure" in response.headers["set-cookie"].lower()
+
+
+def test_an_https_public_url_sets_the_secure_flag_behind_a_tls_proxy(
+    db: Database, settings: Settings, person_name: str
+) -> None:
+    """TLS ends at the proxy, so the request Baoxiao sees is http: the public URL decides."""
+    behind_proxy = settings.model_copy(update={"public_url": "https://baoxiao.example.com"})
+    with TestClient(page_app(behind_proxy, db), base_url="http://testserver") as plain_http:
+        response = plain_http.post("/login", data={"username": person_name, "password": PASSWORD})
+        assert "; secure" in response.headers["set-cookie"].lower()
+    # An explicit false wins (a test rig on https without certificates, say).
+    off = behind_proxy.model_copy(update={"session_cookie_secure": False})
+    with TestClient(page_app(off, db), base_url="https://testserver") as https:
+        response = https.post("/login", data={"username": person_name, "password": PASSWORD})
+        assert "secure" not in response.headers["set-cookie"].lower()

@@ -124,8 +124,14 @@ class OidcProvider:
         self.process = None
 
     def tamper_next_id_token(self, mode: str | None) -> None:
-        """Make the provider's next token response carry a doctored ID token."""
+        """Make the provider's next token response carry a doctored ID token (or, for
+        mode other_sub, its next userinfo response another subject)."""
         response = httpx.post(f"{self.issuer}/__test/tamper", json={"mode": mode}, timeout=5)
+        assert response.status_code == 204, response.text
+
+    def update_users(self, users: dict[str, dict[str, Any]]) -> None:
+        """Replace these users' claims at the provider, from their next sign-in on."""
+        response = httpx.post(f"{self.issuer}/__test/users", json=users, timeout=5)
         assert response.status_code == 204, response.text
 
 
@@ -147,6 +153,7 @@ class Browser:
         self.app = app
         self.provider = provider
         self.idp = httpx.Client(timeout=10, follow_redirects=False)
+        self.logins_asked = 0  # login forms the provider showed in the last authorize
 
     def close(self) -> None:
         self.idp.close()
@@ -168,24 +175,34 @@ class Browser:
             response = self._get(location)
         raise AssertionError("redirect loop")
 
-    def authorize(self, key: str, login: str, next_path: str = "/auth/session") -> str:
-        """Start at Baoxiao, sign in and consent at the provider; returns the callback URL
+    def authorize(
+        self, key: str, login: str, next_path: str = "/auth/session", *, reauth: bool = False
+    ) -> str:
+        """Start at Baoxiao (its sign-in, or with reauth its re-authentication of the
+        current session), sign in and consent at the provider; returns the callback URL
         the provider sends the browser to (not yet visited)."""
+        route = "reauth" if reauth else "login"
         start = self.app.get(
-            f"/auth/oidc/{key}/login", params={"next": next_path}, follow_redirects=False
+            f"/auth/oidc/{key}/{route}", params={"next": next_path}, follow_redirects=False
         )
         assert start.status_code == 303, start.text
-        page = self.follow(start, stop_at_callback=True)
-        for _ in range(3):  # login, then consent (skipped once a grant exists)
+        return self.at_provider(self.follow(start, stop_at_callback=True), login)
+
+    def at_provider(self, page: httpx.Response, login: str) -> str:
+        """Fill in the provider's login (as `login`) and consent forms, as they come;
+        returns the callback URL it then sends the browser to (not yet visited)."""
+        self.logins_asked = 0
+        for _ in range(4):  # login, then consent (skipped once a grant exists)
             if page.status_code in (302, 303):
                 return urljoin(str(page.url), page.headers["location"])
             assert page.status_code == 200, page.text
             action, fields = _form(page.text)
             if fields.get("prompt") == "login":
+                self.logins_asked += 1
                 fields.update(login=login, password="any")
             posted = self.idp.post(urljoin(str(page.url), action), data=fields)
             page = self.follow(posted, stop_at_callback=True)
-        raise AssertionError("the provider never redirected back")
+        raise AssertionError(f"the provider never redirected back: {page.text[:500]}")
 
     def callback(self, url: str) -> httpx.Response:
         return self.app.get(url.removeprefix(APP_BASE), follow_redirects=False)

@@ -19,6 +19,7 @@ from baoxiao.models import AuditRecord, Delivery, Employee, RoleAssignment, User
 from baoxiao.models.integration import DeliveryStatus
 from tests.support.factories import World
 from tests.support.integrations import create_webhook
+from tests.support.signin import post_login
 from tests.web.conftest import Browser
 from tests.web.test_claim_pages import submitted_claim
 
@@ -299,9 +300,7 @@ def test_an_admin_creates_a_login_and_later_sets_a_temporary_password(
     first = re.search(r'<code id="temporary-value">([^<]+)</code>', made.text)
     assert first
     assert made.headers["cache-control"] == "private, no-store"
-    signed_in = anonymous.post(
-        "/login", data={"username": "zhao.lei", "password": first.group(1)}, follow_redirects=False
-    )
+    signed_in = post_login(anonymous, {"username": "zhao.lei", "password": first.group(1)})
     assert signed_in.status_code == 303
     with db.transaction() as session:
         user = session.scalars(select(User).where(User.username == "zhao.lei")).one()

@@ -13,6 +13,7 @@ from baoxiao.identity.passwords import hash_password
 from baoxiao.kernel.db import Database
 from baoxiao.settings import Settings
 from tests.support.factories import World, make_person
+from tests.support.signin import post_login
 from tests.web.conftest import Browser
 
 Open = Callable[..., Browser]
@@ -45,17 +46,16 @@ def test_sign_in_with_a_password_lands_on_next(
             department=world.departments["RD"],
             password_hash=hash_password("s3cret-pass"),
         )
-    bad = anonymous.post(
-        "/login",
-        data={"username": f"pw-{world.company.code}", "password": "nope"},
+    bad = post_login(
+        anonymous,
+        {"username": f"pw-{world.company.code}", "password": "nope"},
         headers={"Accept-Language": "zh-CN"},
     )
     assert bad.status_code == 401 and "用户名或密码错误" in bad.text
     assert 'data-code="invalid_credentials"' in bad.text
-    good = anonymous.post(
-        "/login",
-        data={"username": f"pw-{world.company.code}", "password": "s3cret-pass", "next": "/inbox"},
-        follow_redirects=False,
+    good = post_login(
+        anonymous,
+        {"username": f"pw-{world.company.code}", "password": "s3cret-pass", "next": "/inbox"},
     )
     assert good.status_code == 303 and good.headers["location"] == "/inbox"
     assert anonymous.get("/inbox").status_code == 200

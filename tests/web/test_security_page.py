@@ -17,6 +17,7 @@ from baoxiao.identity.throttling import ACCOUNT, account_key
 from baoxiao.kernel.db import Database
 from baoxiao.models import ApiToken, AuditRecord, SignInThrottle, User, WebSession
 from tests.support.factories import World
+from tests.support.signin import post_login
 from tests.web.conftest import Browser
 
 Open = Callable[..., Browser]
@@ -71,9 +72,9 @@ def test_two_step_sign_in_is_set_up_with_a_qr_code_and_turned_off(
 
     # Signing in now asks for the code; a recovery code works once.
     login = {"username": world["claimant"].user.username, "password": PASSWORD}
-    asked = anonymous.post("/login", data=login, follow_redirects=False)
+    asked = post_login(anonymous, login)
     assert asked.status_code in (401, 422) and 'name="totp_code"' in asked.text
-    used = anonymous.post("/login", data={**login, "totp_code": codes[0]}, follow_redirects=False)
+    used = post_login(anonymous, {**login, "totp_code": codes[0]})
     assert used.status_code == 303
 
     renewed = me.post(f"{URL}/totp/recovery-codes", {"password": PASSWORD})

@@ -197,6 +197,32 @@ class IdTokenInvalid(Unauthorized):
     )
 
 
+class SsoReauthNotFresh(Unauthorized):
+    code = "sso_reauth_not_fresh"
+    message = Msg(
+        "The sign-in provider did not confirm a fresh sign-in ({reason}); please try again.",
+        "登录提供方未确认您刚刚重新登录({reason}),请重试。",
+    )
+
+
+class SsoReauthOtherAccount(Forbidden):
+    code = "sso_reauth_other_account"
+    message = Msg(
+        "You confirmed a different account at the sign-in provider than the one signed in "
+        "here; nothing was confirmed.",
+        "您在登录提供方确认的账户与当前登录的账户不同,本次确认无效。",
+    )
+
+
+class SsoEmailUnverified(Forbidden):
+    code = "sso_email_unverified"
+    message = Msg(
+        "The sign-in provider did not confirm that your e-mail address is verified, so it "
+        "cannot identify your account here; ask your administrator.",
+        "登录提供方未确认您的电子邮件地址已验证,因此无法据此识别您在本系统的账户,请联系管理员。",
+    )
+
+
 class SsoNoAccount(Forbidden):
     code = "sso_no_account"
     message = Msg(

@@ -7,6 +7,7 @@ travel in a short-lived, encrypted, HttpOnly cookie bound to this browser (RFC 9
 verifier and the single use of the code. The ID token is accepted only when its
 signature verifies with a key from the provider's JWKS (asymmetric algorithms only:
 no `none`, no HS/RS confusion) and iss, aud (and azp), exp, iat and nonce are right.
+A re-authentication also asks for `max_age`, and then needs an `auth_time` that fresh.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import json
 import secrets
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,14 +35,18 @@ from baoxiao.identity.errors import (
     OidcLoginExpired,
     OidcStateMismatch,
     ProviderUnreachable,
+    SsoReauthNotFresh,
 )
 from baoxiao.kernel.clock import utcnow
 from baoxiao.kernel.crypto import SecretBox, constant_time_equal
-from baoxiao.models.identity import IdentityProvider
+from baoxiao.models.identity import ExternalIdentity, IdentityProvider
 
 ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA"]
 LEEWAY_SECONDS = 60
 LOGIN_TTL_SECONDS = 600  # a sign-in at the provider must finish within ten minutes
+AUTH_TIME_SKEW_SECONDS = 5  # our clock and the provider's may differ a little
+SIGN_IN = "sign_in"
+REAUTH = "reauth"  # confirm who is signed in to an existing session
 HTTP_TIMEOUT = httpx.Timeout(10.0)
 _LOGIN_CONTEXT = "oidc-login"
 
@@ -56,6 +62,17 @@ def providers_for_login(session: Session) -> list[LoginOption]:
     stmt = (
         select(IdentityProvider)
         .where(IdentityProvider.enabled.is_(True))
+        .order_by(IdentityProvider.display_name)
+    )
+    return [LoginOption(p.key, p.display_name) for p in session.scalars(stmt)]
+
+
+def providers_linked_to(session: Session, user_id: uuid.UUID) -> list[LoginOption]:
+    """The enabled providers this user has signed in with: where they can confirm again."""
+    stmt = (
+        select(IdentityProvider)
+        .join(ExternalIdentity, ExternalIdentity.provider_id == IdentityProvider.id)
+        .where(ExternalIdentity.user_id == user_id, IdentityProvider.enabled.is_(True))
         .order_by(IdentityProvider.display_name)
     )
     return [LoginOption(p.key, p.display_name) for p in session.scalars(stmt)]
@@ -121,6 +138,9 @@ class LoginState:
     code_verifier: str
     next_path: str
     issued_at: int
+    purpose: str = SIGN_IN
+    session_id: str = ""  # the web session a re-authentication confirms
+    max_age: int | None = None
 
     def seal(self, box: SecretBox) -> str:
         return box.encrypt(json.dumps(self.__dict__), context=_LOGIN_CONTEXT)
@@ -164,6 +184,9 @@ def authorization_url(
     next_path: str,
     ttl: float,
     prompt: str | None = None,
+    max_age: int | None = None,
+    purpose: str = SIGN_IN,
+    session_id: str = "",
 ) -> tuple[str, LoginState]:
     """Where to send the browser, and the state to keep in its cookie."""
     metadata = discover(provider.issuer, ttl)
@@ -174,10 +197,15 @@ def authorization_url(
         code_verifier=secrets.token_urlsafe(64),
         next_path=next_path,
         issued_at=int(utcnow().timestamp()),
+        purpose=purpose,
+        session_id=session_id,
+        max_age=max_age,
     )
     extra: dict[str, str] = {"nonce": login.nonce}
     if prompt:
         extra["prompt"] = prompt
+    if max_age is not None:
+        extra["max_age"] = str(max_age)
     with _client(provider, box, redirect_uri) as client:
         url, _state = client.create_authorization_url(
             metadata["authorization_endpoint"],
@@ -228,6 +256,8 @@ def complete(
         if not isinstance(id_token, str):
             raise IdTokenInvalid(reason="no id_token in the token response")
         claims = validate_id_token(provider, metadata, id_token, login.nonce, ttl)
+        if login.max_age is not None:
+            require_fresh_authentication(claims, since=login.issued_at - login.max_age)
         userinfo = _userinfo(client, metadata, claims["sub"])
     return SignedIn(claims={**userinfo, **claims}, id_token=id_token)
 
@@ -258,6 +288,17 @@ def validate_id_token(
     if isinstance(aud, list) and len(aud) > 1 and token.claims.get("azp") != provider.client_id:
         raise IdTokenInvalid(reason="azp is not this client")
     return dict(token.claims)
+
+
+def require_fresh_authentication(claims: dict[str, Any], *, since: int) -> None:
+    """The ID token says the person signed in at the provider at `since` or later (a few
+    seconds of skew allowed). With max_age asked for, auth_time is required (OIDC Core
+    3.1.2.1); a provider that ignored prompt=login or max_age fails here."""
+    auth_time = claims.get("auth_time")
+    if not isinstance(auth_time, int | float) or isinstance(auth_time, bool):
+        raise SsoReauthNotFresh(reason="no auth_time in the ID token")
+    if auth_time < since - AUTH_TIME_SKEW_SECONDS:
+        raise SsoReauthNotFresh(reason="the sign-in at the provider is older than this request")
 
 
 def _decode(metadata: dict[str, Any], id_token: str, ttl: float) -> jwt.Token:

@@ -126,10 +126,19 @@ def check_csrf(web: WebSession, submitted: str | None) -> None:
         raise CsrfFailed()
 
 
-def confirm_identity(session: Session, web: WebSession) -> None:
+def confirm_identity(session: Session, web: WebSession, method: str = "password") -> None:
     """The person has just proved who they are again (password or SSO): restart the window."""
     web.authenticated_at = utcnow()
     session.flush()
+    audit(
+        session,
+        actor=f"user:{web.user_id}",
+        action="session:confirm",
+        subject_type="web_session",
+        subject_id=str(web.id),
+        company_id=str(web.user.company_id),
+        data={"method": method},
+    )
 
 
 def recently_authenticated(web: WebSession, policy: SessionPolicy) -> bool:

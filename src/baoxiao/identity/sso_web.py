@@ -7,6 +7,8 @@ own pages around them). They run in the request transaction like the API.
 from __future__ import annotations
 
 import logging
+import uuid
+from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -17,26 +19,29 @@ from sqlalchemy.orm import Session
 
 from baoxiao.identity import oidc, providers, sessions, sso
 from baoxiao.identity.deps import (
-    SESSION_COOKIE,
     CsrfProtected,
     CurrentWebSession,
     DbSession,
     WebPrincipal,
     clear_session_cookie,
     client_ip,
+    cookie_secure,
+    current_web_session,
+    end_previous_session,
     session_policy,
     set_session_cookie,
 )
 from baoxiao.identity.errors import (
+    OidcStateMismatch,
     ProviderDisabled,
     ProviderNotFound,
     ProviderUnreachable,
-    SessionInvalid,
+    SsoReauthOtherAccount,
 )
 from baoxiao.identity.service import check_password
 from baoxiao.kernel.crypto import SecretBox
 from baoxiao.kernel.routing import TransactionalRoute
-from baoxiao.models.identity import IdentityProvider, WebSession
+from baoxiao.models.identity import IdentityProvider, User, WebSession
 
 log = logging.getLogger("baoxiao.signin")
 router = APIRouter(route_class=TransactionalRoute, tags=["sign-in"])
@@ -92,11 +97,6 @@ def _provider(session: Session, key: str) -> IdentityProvider:
     return providers.detach_for_io(session, provider)
 
 
-def _secure(request: Request) -> bool:
-    secure: bool | None = request.app.state.settings.session_cookie_secure
-    return request.url.scheme == "https" if secure is None else secure
-
-
 @router.get("/auth/oidc/{provider_key}/login")
 def oidc_login(
     provider_key: str,
@@ -115,13 +115,42 @@ def oidc_login(
         ttl=_ttl(request),
         prompt=prompt if prompt in ("login", "consent", "select_account") else None,
     )
+    return _to_provider(request, url, login)
+
+
+@router.get("/auth/oidc/{provider_key}/reauth")
+def oidc_reauth(
+    provider_key: str, request: Request, session: DbSession, web: CurrentWebSession, next: str = "/"
+) -> Response:
+    """Confirm who you are at your provider before a sensitive change: it asks for the
+    sign-in again (prompt=login, max_age=0), and this session counts as just signed in."""
+    web_id, user_id = str(web.id), web.user_id
+    if provider_key not in {o.key for o in oidc.providers_linked_to(session, user_id)}:
+        raise ProviderNotFound()  # not one this person signs in with
+    provider = _provider(session, provider_key)
+    url, login = oidc.authorization_url(
+        provider,
+        _box(request),
+        redirect_uri=callback_uri(base_url(request), provider.key),
+        next_path=safe_next(next),
+        ttl=_ttl(request),
+        prompt="login",
+        max_age=0,
+        purpose=oidc.REAUTH,
+        session_id=web_id,
+    )
+    return _to_provider(request, url, login)
+
+
+def _to_provider(request: Request, url: str, login: oidc.LoginState) -> Response:
+    """The redirect to the provider, with the login state sealed in this browser's cookie."""
     response = RedirectResponse(url, status_code=303)
     response.set_cookie(
         LOGIN_COOKIE,
         login.seal(_box(request)),
         max_age=oidc.LOGIN_TTL_SECONDS,
         path=LOGIN_COOKIE_PATH,
-        secure=_secure(request),
+        secure=cookie_secure(request),
         httponly=True,
         samesite="lax",
     )
@@ -130,7 +159,8 @@ def oidc_login(
 
 @router.get("/auth/oidc/{provider_key}/callback", name="oidc_callback")
 def oidc_callback(provider_key: str, request: Request, session: DbSession) -> Response:
-    """Finish the sign-in: validate, find the user, start a session, go on to `next`."""
+    """Finish the sign-in: validate, find the user, start a session, go on to `next`
+    (or, for a re-authentication, confirm the session the browser already has)."""
     provider = _provider(session, provider_key)
     box = _box(request)
     login = oidc.LoginState.open(box, request.cookies.get(LOGIN_COOKIE))
@@ -142,8 +172,11 @@ def oidc_callback(provider_key: str, request: Request, session: DbSession) -> Re
         params=dict(request.query_params),
         ttl=_ttl(request),
     )
+    if login.purpose == oidc.REAUTH:
+        _confirm_session(request, session, provider, login, signed_in.claims)
+        return _back(login)
     user = sso.sign_in_user(session, provider, signed_in.claims)
-    _end_previous_session(request, session)
+    end_previous_session(request, session)
     web, plain = sessions.start(
         session,
         user,
@@ -153,22 +186,32 @@ def oidc_callback(provider_key: str, request: Request, session: DbSession) -> Re
         user_agent=request.headers.get("user-agent"),
     )
     web.id_token = box.encrypt(signed_in.id_token, context=f"id_token:{web.id}")
-    response = RedirectResponse(login.next_path, status_code=303)
+    response = _back(login)
     set_session_cookie(request, response, plain)
-    response.delete_cookie(LOGIN_COOKIE, path=LOGIN_COOKIE_PATH, httponly=True, samesite="lax")
     return response
 
 
-def _end_previous_session(request: Request, session: Session) -> None:
-    """A new sign-in in the same browser replaces its old session."""
-    plain = request.cookies.get(SESSION_COOKIE)
-    if not plain:
-        return
-    try:
-        previous, _principal = sessions.resolve(session, plain, session_policy(request))
-    except SessionInvalid:
-        return
-    sessions.end(session, previous, reason="replaced")
+def _confirm_session(
+    request: Request,
+    session: Session,
+    provider: IdentityProvider,
+    login: oidc.LoginState,
+    claims: dict[str, Any],
+) -> None:
+    """A re-authentication came back fresh (oidc.complete checked auth_time): if it is
+    the person of the session that asked, in that session, restart its window."""
+    web = current_web_session(request, session)
+    if str(web.id) != login.session_id:
+        raise OidcStateMismatch()  # begun in another session (or before a sign-out)
+    if sso.linked_user_id(session, provider, claims) != web.user_id:
+        raise SsoReauthOtherAccount()
+    sessions.confirm_identity(session, web, method=f"oidc:{provider.key}")
+
+
+def _back(login: oidc.LoginState) -> Response:
+    response = RedirectResponse(login.next_path, status_code=303)
+    response.delete_cookie(LOGIN_COOKIE, path=LOGIN_COOKIE_PATH, httponly=True, samesite="lax")
+    return response
 
 
 @router.post("/auth/logout", dependencies=[CsrfProtected])
@@ -224,6 +267,23 @@ def current_session(web: CurrentWebSession, principal: WebPrincipal) -> dict[str
 def signed_out() -> Response:
     """Where the provider sends the browser back after logout."""
     return RedirectResponse("/", status_code=303)
+
+
+@dataclass(frozen=True)
+class ConfirmOptions:
+    """How a signed-in person can confirm who they are, for the pages that ask."""
+
+    password: bool  # a local password, for POST /auth/confirm
+    providers: list[oidc.LoginOption]  # providers they sign in with, for .../reauth
+
+
+def confirm_options(session: Session, user_id: uuid.UUID) -> ConfirmOptions:
+    """The ways this user can confirm who they are again before a sensitive change."""
+    user = session.get(User, user_id)
+    return ConfirmOptions(
+        password=user is not None and user.password_hash is not None,
+        providers=oidc.providers_linked_to(session, user_id),
+    )
 
 
 async def _form_or_json(request: Request) -> dict[str, Any]:

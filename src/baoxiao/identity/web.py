@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Form, Request, Response
+from sqlalchemy.orm import Session
 
 from baoxiao.identity import deps, oidc, preferences, sessions, sso_web
 from baoxiao.identity.service import check_password
@@ -20,9 +21,24 @@ def _demo_logins(request: Request) -> list[tuple[str, str]]:
     return [(user.strip(), who.strip()) for user, _sep, who in pairs]
 
 
-def _sso_providers(request: Request, session: deps.DbSession) -> list[oidc.LoginOption]:
-    # The template renders nothing while the list is empty.
-    return oidc.providers_for_login(session)
+def _login_form(
+    request: Request, session: Session, status_code: int = 200, **context: Any
+) -> Response:
+    """The sign-in page, with both halves of its CSRF pair (cookie and hidden field)."""
+    cookie_value, field = deps.login_csrf_token(request)
+    response = render(
+        request,
+        "identity/login.html",
+        status_code=status_code,
+        login_csrf=field,
+        # The template renders no SSO button while the list is empty.
+        sso_providers=oidc.providers_for_login(session),
+        demo_logins=_demo_logins(request),
+        demo_password=request.app.state.settings.demo_password,
+        **context,
+    )
+    deps.set_login_csrf_cookie(request, response, cookie_value)
+    return response
 
 
 @router.get("/login")
@@ -33,17 +49,10 @@ def login_page(request: Request, session: deps.DbSession, next: str = "/") -> Re
         return redirect(safe_next(next))
     except AppError:
         pass
-    return render(
-        request,
-        "identity/login.html",
-        next=safe_next(next),
-        sso_providers=_sso_providers(request, session),
-        demo_logins=_demo_logins(request),
-        demo_password=request.app.state.settings.demo_password,
-    )
+    return _login_form(request, session, next=safe_next(next))
 
 
-@router.post("/login")
+@router.post("/login", dependencies=[deps.LoginCsrfProtected])
 def login(
     request: Request,
     session: deps.DbSession,
@@ -62,19 +71,17 @@ def login(
             ip=deps.client_ip(request),
         )
     except AppError as err:
-        return render(
+        return _login_form(
             request,
-            "identity/login.html",
+            session,
             status_code=err.status,
             error=err,
             message=err.render(lang_of(request)),
             username=username,
             next=safe_next(next),
             show_totp=err.code in ("totp_required", "totp_invalid") or bool(totp_code),
-            sso_providers=_sso_providers(request, session),
-            demo_logins=_demo_logins(request),
-            demo_password=request.app.state.settings.demo_password,
         )
+    deps.end_previous_session(request, session)
     _web, plain = sessions.start(
         session,
         user,

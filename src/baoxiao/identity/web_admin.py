@@ -16,7 +16,7 @@ from fastapi import Form, Request, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from baoxiao.identity import admin, sessions
+from baoxiao.identity import admin, sessions, sso_web
 from baoxiao.identity.admin import AssignmentNotFound
 from baoxiao.identity.deps import CsrfProtected, DbSession, WebPrincipal
 from baoxiao.identity.permissions import ASSIGNABLE_ROLES, Right, require_right
@@ -79,6 +79,7 @@ def _person_page(
         ],
         is_me=user.id == principal.user_id,
         reauth_needed=web is not None and not sessions.recently_authenticated(web, policy),
+        confirm=sso_web.confirm_options(session, principal.user_id),
         problem=problem,
         temporary_password=temporary_password,
     )

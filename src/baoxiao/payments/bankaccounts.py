@@ -1,7 +1,10 @@
 """Payee bank accounts: encrypted at rest (AES-GCM bound to the employee), masked on read.
 
 Only holders of bank_account:reveal (cashiers) see the full number; every
-change needs the caller's current password and is audited (masked values only).
+change is audited (masked values only) and needs the caller to prove who they are:
+their current password when they have one (checked like a sign-in, so guesses lock
+the account), else a sign-in or SSO confirmation in this browser session within the
+re-authentication window (SSO-only accounts have no password to give).
 """
 
 from __future__ import annotations
@@ -15,8 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from baoxiao.audit.service import record as audit
-from baoxiao.identity import permissions
-from baoxiao.identity.passwords import verify_password
+from baoxiao.identity import permissions, service
+from baoxiao.identity.errors import InvalidCredentials
 from baoxiao.identity.permissions import Right
 from baoxiao.identity.principal import Principal
 from baoxiao.kernel.clock import utcnow
@@ -27,6 +30,7 @@ from baoxiao.models.payment import BankAccount
 from baoxiao.payments.errors import (
     BankAccountInvalid,
     BankAccountNotFound,
+    ConfirmationRequired,
     ReauthenticationFailed,
 )
 
@@ -89,21 +93,17 @@ def put(
     box: SecretBox,
     employee_id: uuid.UUID,
     details: BankDetails,
-    current_password: str,
+    current_password: str | None,
+    *,
+    ip: str | None = None,
+    recently_confirmed: bool = False,
 ) -> BankAccount:
-    """Set the employee's payee account: only they or an admin, after re-entering a password."""
+    """Set the employee's payee account: only they or an admin, after re-entering their
+    password (or, without one, a recent confirmation: `recently_confirmed`)."""
     employee = _employee(session, principal, employee_id)
     if employee.id != principal.employee_id:
         permissions.require_right(principal, Right.ORG_ADMIN, employee.company_id)
-    user = session.get(User, principal.user_id)
-    if user is None or not verify_password(user.password_hash, current_password):
-        # The request's transaction is rolled back, so this goes to the log, not the audit chain.
-        log.warning(
-            "bank account change for employee %s: re-authentication failed by %s",
-            employee.id,
-            principal.actor,
-        )
-        raise ReauthenticationFailed()
+    proof = _reauthenticate(session, principal, employee, current_password, ip, recently_confirmed)
     number = re.sub(r"[\s-]", "", details.account_number)
     if not ACCOUNT_NUMBER.match(number):
         raise BankAccountInvalid(reason="the account number must be 8 to 32 digits")
@@ -137,10 +137,42 @@ def put(
             "after": account.masked,
             "bank_name": account.bank_name,
             "holder_name": account.holder_name,
-            "reauthenticated": True,
+            "reauthenticated": proof,
         },
     )
     return account
+
+
+def _reauthenticate(
+    session: Session,
+    principal: Principal,
+    employee: Employee,
+    password: str | None,
+    ip: str | None,
+    recently_confirmed: bool,
+) -> str:
+    """How the caller proved who they are ("password" or "recent_confirmation"). The
+    password is counted towards lockout like a sign-in: guessing it through this form
+    locks the account (429) as the sign-in page would."""
+    user = session.get(User, principal.user_id)
+    if user is not None and user.password_hash is None:
+        if recently_confirmed:
+            return "recent_confirmation"
+        raise ConfirmationRequired()
+    if not password:
+        raise ReauthenticationFailed()  # forgotten, not guessed: no failure to count
+    try:
+        service.verify_own_password(session, principal, password, ip=ip)
+    except InvalidCredentials as exc:
+        # The request's transaction ends in this error (only the failure count is kept),
+        # so this goes to the log, not the audit chain.
+        log.warning(
+            "bank account change for employee %s: re-authentication failed by %s",
+            employee.id,
+            principal.actor,
+        )
+        raise ReauthenticationFailed() from exc
+    return "password"
 
 
 def rewrap(session: Session, box: SecretBox) -> int:

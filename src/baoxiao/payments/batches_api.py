@@ -8,7 +8,7 @@ from typing import Literal
 from fastapi import APIRouter, Query, Request, Response, status
 from sqlalchemy.orm import Session
 
-from baoxiao.identity.deps import CurrentPrincipal, DbSession
+from baoxiao.identity.deps import CurrentPrincipal, DbSession, client_ip
 from baoxiao.identity.principal import Principal
 from baoxiao.kernel.crypto import SecretBox
 from baoxiao.kernel.routing import TransactionalRoute
@@ -161,6 +161,12 @@ def put_bank_account(
         bank_code=body.bank_code,
     )
     account = bankaccounts.put(
-        session, principal, secret_box(request), employee_id, details, body.current_password
+        session,
+        principal,
+        secret_box(request),
+        employee_id,
+        details,
+        body.current_password,
+        ip=client_ip(request),
     )
     return _account(request, principal, account)

@@ -66,6 +66,15 @@ class ReauthenticationFailed(Forbidden):
     )
 
 
+class ConfirmationRequired(Forbidden):
+    code = "bank_account_confirmation_required"
+    message = Msg(
+        "You sign in with single sign-on: confirm who you are with your sign-in provider "
+        "first (on the bank account page), then save the account within a few minutes.",
+        "您通过单点登录登录:请先在银行账户页面通过登录提供方确认身份,然后在几分钟内保存账户。",
+    )
+
+
 class BatchNotFound(NotFound):
     code = "payment_batch_not_found"
     message = Msg("Payment batch not found.", "未找到该付款批次。")

@@ -113,8 +113,12 @@ class BankAccountWrite(BaseModel):
     account_number: str = Field(min_length=8, max_length=40)
     branch_name: str | None = Field(default=None, max_length=200)
     bank_code: str | None = Field(default=None, max_length=32, description="CNAPS 联行号")
-    current_password: str = Field(
-        min_length=1, max_length=200, description="The caller's password: changes re-authenticate."
+    current_password: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="The caller's password: changes re-authenticate. Required when the "
+        "caller has one; an SSO-only account confirms in the browser instead.",
     )
 
 

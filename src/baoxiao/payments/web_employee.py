@@ -1,6 +1,7 @@
 """An employee's money pages: their advances (借款) and asking for one, offsetting open
 advances on a claim being edited (核销), and their payee bank account (masked; a change
-needs the current password, checked by bankaccounts.put)."""
+needs the current password, or for an SSO-only account a recent confirmation at the
+provider, checked by bankaccounts.put)."""
 
 from __future__ import annotations
 
@@ -12,14 +13,21 @@ from fastapi import Form, Request, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from baoxiao.identity import permissions
-from baoxiao.identity.deps import CsrfProtected, DbSession, WebPrincipal
+from baoxiao.identity import permissions, sessions, sso_web
+from baoxiao.identity.deps import (
+    CsrfProtected,
+    CurrentWebSession,
+    DbSession,
+    WebPrincipal,
+    client_ip,
+)
 from baoxiao.identity.principal import Principal
 from baoxiao.kernel.crypto import SecretBox
 from baoxiao.kernel.errors import ValidationFailed
 from baoxiao.models.advance import AdvanceStatus
 from baoxiao.models.catalog import in_minor_units
 from baoxiao.models.claim import Claim
+from baoxiao.models.identity import WebSession
 from baoxiao.payments import advances, bankaccounts, offsets
 from baoxiao.payments.errors import BankAccountNotFound
 from baoxiao.payments.schemas import AdvanceCreate, BankAccountWrite
@@ -150,6 +158,10 @@ def _box(request: Request) -> SecretBox:
     return box
 
 
+def _recently_confirmed(request: Request, web: WebSession) -> bool:
+    return sessions.recently_authenticated(web, request.app.state.settings.session_policy)
+
+
 def _bank_page(
     request: Request, session: Session, principal: Principal, status_code: int = 200, **extra: Any
 ) -> Response:
@@ -157,8 +169,18 @@ def _bank_page(
         account = bankaccounts.get(session, principal, _employee_id(principal))
     except BankAccountNotFound:
         account = None
+    web: WebSession = request.state.web_session
     return render(
-        request, "payments/bank_account.html", status_code=status_code, account=account, **extra
+        request,
+        "payments/bank_account.html",
+        status_code=status_code,
+        account=account,
+        # How this person proves it is them: their password, or without one a fresh
+        # confirmation at a provider they sign in with.
+        confirm=sso_web.confirm_options(session, principal.user_id),
+        confirmed=_recently_confirmed(request, web),
+        reauth_minutes=request.app.state.settings.session_reauth_minutes,
+        **extra,
     )
 
 
@@ -172,6 +194,7 @@ def bank_account(request: Request, principal: WebPrincipal, session: DbSession) 
 def change_bank_account(
     request: Request,
     principal: WebPrincipal,
+    web: CurrentWebSession,
     session: DbSession,
     holder_name: Annotated[str, Form()] = "",
     bank_name: Annotated[str, Form()] = "",
@@ -180,7 +203,8 @@ def change_bank_account(
     bank_code: Annotated[str, Form()] = "",
     current_password: Annotated[str, Form()] = "",
 ) -> Response:
-    """Change my payee account; the current password confirms it is me (re-authentication)."""
+    """Change my payee account; my current password (SSO only: a recent confirmation at
+    the provider) shows it is me."""
     form = {"holder_name": holder_name, "bank_name": bank_name, "branch_name": branch_name}
     form["bank_code"] = bank_code
     try:
@@ -190,7 +214,7 @@ def change_bank_account(
             account_number=account_number.strip(),
             branch_name=branch_name.strip() or None,
             bank_code=bank_code.strip() or None,
-            current_password=current_password,
+            current_password=current_password or None,
         )
     except ValidationError as exc:
         return _bank_page(request, session, principal, 422, fields=field_errors(exc), form=form)
@@ -201,8 +225,16 @@ def change_bank_account(
         branch_name=body.branch_name,
         bank_code=body.bank_code,
     )
-    # A wrong password raises ReauthenticationFailed (403): the page shows why, nothing changes.
+    # A wrong password raises ReauthenticationFailed (403), a missing confirmation
+    # ConfirmationRequired: the page shows why, nothing changes.
     bankaccounts.put(
-        session, principal, _box(request), _employee_id(principal), details, current_password
+        session,
+        principal,
+        _box(request),
+        _employee_id(principal),
+        details,
+        body.current_password,
+        ip=client_ip(request),
+        recently_confirmed=_recently_confirmed(request, web),
     )
     return redirect("/account/bank?done=saved", request)

@@ -3,18 +3,25 @@
 // Configuration comes as JSON in OIDC_TEST_CONFIG:
 //   { "clients": [{ "client_id", "client_secret", "redirect_uris", "post_logout_redirect_uris" }],
 //     "users": { "<sub>": { "email", "employee_number", "name", "groups": [...] } } }
+// Every user's email_verified is true unless their entry says otherwise; a claim set to
+// null is not sent at all (e.g. "email_verified": null, as many providers do).
 // It listens on 127.0.0.1 on a free port, prints "READY <issuer>" on stdout once it
 // serves, and stops on SIGTERM. PKCE (S256) is required of every client, RP-initiated
 // logout is on, and sign-in uses the provider's development login form (any password).
 //
 // For the failure cases a real provider will not produce on request, POST
 // /__test/tamper {"mode": ...} rewrites the id_token of the NEXT token response:
-//   rogue_key  signed with a key that is not in the published JWKS (same kid)
-//   expired    exp and iat two hours in the past (signed with the real key)
-//   wrong_aud  aud is another client
-//   wrong_iss  iss is another issuer
-//   bad_nonce  nonce replaced
-//   alg_none   unsigned (alg "none")
+//   rogue_key     signed with a key that is not in the published JWKS (same kid)
+//   expired       exp and iat two hours in the past (signed with the real key)
+//   wrong_aud     aud is another client
+//   wrong_iss     iss is another issuer
+//   bad_nonce     nonce replaced
+//   alg_none      unsigned (alg "none")
+//   old_auth_time auth_time an hour ago (a provider that ignored prompt=login/max_age)
+//   no_auth_time  auth_time left out
+// or, for mode other_sub, the NEXT userinfo response, whose sub is then someone else's.
+// POST /__test/users {"<sub>": {...claims}} replaces those users' claims (e.g. groups
+// changed at the provider between two sign-ins).
 import * as http from 'node:http';
 import * as jose from 'jose';
 import Provider from 'oidc-provider';
@@ -22,7 +29,11 @@ import Provider from 'oidc-provider';
 const config = JSON.parse(process.env.OIDC_TEST_CONFIG || '{}');
 const users = config.users || {};
 const KID = 'baoxiao-test-1';
-const TAMPER_MODES = new Set(['rogue_key', 'expired', 'wrong_aud', 'wrong_iss', 'bad_nonce', 'alg_none']);
+const TAMPER_MODES = new Set([
+  'rogue_key', 'expired', 'wrong_aud', 'wrong_iss', 'bad_nonce', 'alg_none',
+  'old_auth_time', 'no_auth_time', 'other_sub',
+]);
+const USERINFO_MODES = new Set(['other_sub']);
 
 async function keyPair() {
   const { privateKey } = await jose.generateKeyPair('RS256', { extractable: true });
@@ -42,6 +53,8 @@ async function tamper(idToken, issuer) {
   if (mode === 'wrong_aud') claims.aud = 'some-other-client';
   if (mode === 'wrong_iss') claims.iss = `${issuer}/elsewhere`;
   if (mode === 'bad_nonce') claims.nonce = 'not-the-nonce-you-sent';
+  if (mode === 'old_auth_time') claims.auth_time = now - 3600;
+  if (mode === 'no_auth_time') delete claims.auth_time;
   if (mode === 'alg_none') {
     return `${jose.base64url.encode(JSON.stringify({ alg: 'none', typ: 'JWT' }))}.${jose.base64url.encode(JSON.stringify(claims))}.`;
   }
@@ -82,18 +95,28 @@ const provider = new Provider(issuer, {
     return {
       accountId: sub,
       async claims() {
-        return { sub, email_verified: true, ...user };
+        const claims = { sub, email_verified: true, ...users[sub] };
+        return Object.fromEntries(Object.entries(claims).filter(([, value]) => value !== null));
       },
     };
   },
 });
 provider.proxy = false;
 
+async function jsonBody(ctx) {
+  const chunks = [];
+  for await (const chunk of ctx.req) chunks.push(chunk);
+  return JSON.parse(Buffer.concat(chunks).toString() || '{}');
+}
+
 provider.use(async (ctx, next) => {
+  if (ctx.path === '/__test/users' && ctx.method === 'POST') {
+    Object.assign(users, await jsonBody(ctx));
+    ctx.status = 204;
+    return;
+  }
   if (ctx.path === '/__test/tamper' && ctx.method === 'POST') {
-    const chunks = [];
-    for await (const chunk of ctx.req) chunks.push(chunk);
-    const { mode } = JSON.parse(Buffer.concat(chunks).toString() || '{}');
+    const { mode } = await jsonBody(ctx);
     if (mode !== null && !TAMPER_MODES.has(mode)) {
       ctx.status = 400;
       ctx.body = { error: `unknown tamper mode ${mode}` };
@@ -104,6 +127,13 @@ provider.use(async (ctx, next) => {
     return;
   }
   await next();
+  if (USERINFO_MODES.has(tamperMode)) {
+    if (ctx.path === '/me' && ctx.body && ctx.body.sub) {
+      tamperMode = null;
+      ctx.body = { ...ctx.body, sub: `not-${ctx.body.sub}` };
+    }
+    return;
+  }
   if (ctx.path === '/token' && tamperMode && ctx.body && ctx.body.id_token) {
     ctx.body = { ...ctx.body, id_token: await tamper(ctx.body.id_token, issuer) };
   }
