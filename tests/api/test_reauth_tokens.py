@@ -194,3 +194,23 @@ def test_only_a_user_admin_names_a_person_as_a_connectors_acting_user(
         headers=world["admin"].headers,
     )
     assert extra.status_code == 422
+
+
+def test_a_right_password_clears_the_failures_as_a_sign_in_does(
+    client: TestClient, db: Database, world: World, frozen: list[datetime]
+) -> None:
+    token = _login(client, db, world, "claimant")
+    frozen[0] += STALE
+    body: dict[str, object] = {"name": "script", "scopes": ["claims:read"]}
+
+    def attempt(password: str) -> int:
+        response = client.post(
+            f"{V1}/tokens", json={**body, "current_password": password}, headers=_bearer(token)
+        )
+        return response.status_code
+
+    for _ in range(2):  # four failures each round: one short of the lock, twice over
+        assert [attempt("wrong") for _ in range(4)] == [401] * 4
+        assert attempt(PASSWORD) == 201
+    assert [attempt("wrong") for _ in range(5)] == [401] * 5
+    assert attempt(PASSWORD) == 429  # now five in a row: locked

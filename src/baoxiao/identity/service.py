@@ -183,6 +183,7 @@ def verify_own_password(
     if not verify_password(user.password_hash, password):
         throttling.remember_failure(session, user.username, ip)
         raise InvalidCredentials()
+    throttling.reset_account(session, user.username)  # as a successful sign-in does
     return user
 
 

@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from baoxiao.connectors.base import InboundRequest
 from baoxiao.identity import sessions
-from baoxiao.identity.deps import DbSession, set_session_cookie
+from baoxiao.identity.deps import DbSession, cookie_secure, set_session_cookie
 from baoxiao.integrations import inbound
 from baoxiao.integrations import service as instances
 from baoxiao.integrations.api import secret_box
@@ -83,7 +83,7 @@ def feishu_login(
         max_age=signin.MAX_AGE,
         httponly=True,
         samesite="lax",
-        secure=request.url.scheme == "https",
+        secure=cookie_secure(request),
         path=f"/api/v1/integrations/{connector_id}/feishu",
     )
     return response
