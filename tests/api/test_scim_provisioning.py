@@ -206,6 +206,23 @@ def test_only_an_explicit_active_true_reactivates(
     assert actions == ["user:deactivate", "user:reactivate"]
 
 
+def test_patch_removing_active_unsets_it_which_means_active(
+    client: TestClient, idp: dict[str, str], db: Database
+) -> None:
+    """scim2-tester's remove check: the attribute comes back unassigned. An unset active
+    means active, so an explicit remove (unlike a PUT that leaves it out) reactivates."""
+    created = create_user(client, idp, user_body("remover", active=False))
+    url = f"{SCIM}/Users/{created['id']}"
+    assert created["active"] is False
+    removed = client.patch(url, json=patch_op({"op": "remove", "path": "active"}), headers=idp)
+    assert removed.status_code == 200, removed.text
+    assert "active" not in removed.json()
+    assert "active" not in client.get(url, headers=idp).json()
+    with db.transaction() as session:
+        account = session.get(User, uuid.UUID(created["id"]))
+        assert account is not None and account.active is True
+
+
 def test_duplicate_usernames_are_a_uniqueness_conflict(
     client: TestClient, idp: dict[str, str]
 ) -> None:

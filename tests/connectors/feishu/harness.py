@@ -225,15 +225,24 @@ def start_env(
     box = SecretBox.from_secret(TEST_SECRET_KEY)
     dispatcher = Dispatcher(db, settings)
     env = Env(db, world, sim, server, http, connector_id, box, dispatcher)
-    verify = sim.post(
-        "/callback",
-        {
-            "url": f"{server.url}/api/v1/integrations/{connector_id}/feishu/events",
-            "encrypt_key": ENCRYPT_KEY,
-            "verification_token": VERIFICATION_TOKEN,
-        },
-    )
-    assert verify["ok"], verify
+    # Saving the request URL in Feishu's console sends a challenge that must be echoed
+    # within one second. Every answer must be right; on a loaded test machine one slow
+    # answer is retried, as the developer would save again.
+    answers = []
+    for _ in range(3):
+        verify = sim.post(
+            "/callback",
+            {
+                "url": f"{server.url}/api/v1/integrations/{connector_id}/feishu/events",
+                "encrypt_key": ENCRYPT_KEY,
+                "verification_token": VERIFICATION_TOKEN,
+            },
+        )
+        answers.append(verify)
+        assert verify.get("correct"), answers
+        if verify["ok"]:
+            break
+    assert answers[-1]["ok"], answers
     return env
 
 

@@ -324,7 +324,9 @@ def patch(
     record(
         session, principal, "scim:user_patch", "user", user.id, operations=len(op.operations or [])
     )
-    _set_active(session, principal, user, res.active)
+    # The representation carried `active` before the patch, so None now means the IdP
+    # removed it: an unset active means active (unlike a PUT that merely leaves it out).
+    _set_active(session, principal, user, True if res.active is None else res.active)
     return user
 
 
