@@ -3,8 +3,9 @@
 RULES (access_rules.py, access_finance.py) names how each endpoint is authorised; the
 expected status of every cell comes from identity.permissions (ROLE_RIGHTS, data
 scopes) through the oracle in access_world.py, never from a hand-written list of
-answers. An endpoint missing from RULES fails test_every_endpoint_has_a_rule. Writes
-run in a savepoint that is rolled back, so one world serves the whole module.
+answers. Every route of the application is classified (an API rule, a page rule, or
+public with a reason), or test_every_route_is_classified fails. Writes run in a
+savepoint that is rolled back, so one world serves the whole module.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
@@ -35,6 +37,7 @@ from tests.api.access_finance import (
 )
 from tests.api.access_lists import listed_ids, visible_ids
 from tests.api.access_objects import seed
+from tests.api.access_pages import PAGE_ROUTES, PUBLIC_ROUTES, SCIM_PREFIX
 from tests.api.access_rules import API_RULES, NOBODY, Rule
 from tests.api.access_world import (
     ACTORS,
@@ -82,15 +85,51 @@ def _ids(endpoint: tuple[str, str]) -> str:
     return f"{endpoint[0]} {endpoint[1]}"
 
 
-def test_every_endpoint_has_a_rule(aw: AccessWorld) -> None:
-    spec = aw.client.get("/openapi.json").json()
-    listed = {
-        (m.upper(), p.removeprefix(V1))
-        for p, ops in spec["paths"].items()
-        for m in ops
-        if p.startswith(V1 + "/")
-    }
-    assert listed == set(RULES)
+# ---- every route is classified -------------------------------------------------------------------
+
+
+def _app_routes(app: Any) -> set[tuple[str, str]]:
+    """(method, path) of every route the application serves, mounts as (MOUNT, path)."""
+    out = set()
+    for route in iter_route_contexts(app.routes):
+        methods = route.methods or {"MOUNT"}
+        out |= {(m, str(route.path)) for m in methods if m != "HEAD"}
+    return out
+
+
+def test_every_route_is_classified(aw: AccessWorld) -> None:
+    """Every route is an API rule, a page rule, a SCIM route or public with a reason."""
+    served = _app_routes(aw.client.app)
+    api = {(m, V1 + p) for m, p in RULES}
+    scim = {r for r in served if r[1].startswith(SCIM_PREFIX)}
+    unclassified = served - api - set(PAGE_ROUTES) - set(PUBLIC_ROUTES) - scim
+    assert unclassified == set()
+    gone = (api | set(PAGE_ROUTES) | set(PUBLIC_ROUTES)) - served
+    assert gone == set()
+    assert all(reason.strip() for reason in PUBLIC_ROUTES.values())
+
+
+# Signature-authenticated callbacks and sign-in redirects: they never see a bearer token.
+NO_TOKEN = {
+    ("POST", "/integrations/{connector_id}/feishu/events"): "Feishu push, signed by Feishu",
+    ("POST", "/integrations/{connector_id}/feishu/quick"): "a card click, signed by Feishu",
+    ("GET", "/integrations/{connector_id}/feishu/login"): "OAuth redirect before sign-in",
+    ("GET", "/integrations/{connector_id}/feishu/entry"): "the app's entry, before sign-in",
+    ("GET", "/integrations/{connector_id}/feishu/callback"): "OAuth redirect before sign-in",
+}
+
+
+def test_every_api_route_has_a_token_scope(aw: AccessWorld) -> None:
+    """identity/scopes.py: a route missing from ENDPOINT_SCOPES is refused to every scoped
+    token; so each /api/v1 route is listed there, or takes no token at all (NO_TOKEN)."""
+    served = {(m, p) for m, p in _app_routes(aw.client.app) if p.startswith(V1 + "/")}
+    scoped = set(ENDPOINT_SCOPES)
+    no_token = {(m, V1 + p) for m, p in NO_TOKEN}
+    assert served - scoped - no_token == set()
+    assert scoped & no_token == set()
+    assert (scoped | no_token) - served == set()
+    for method, path in no_token:
+        assert RULES[(method, path.removeprefix(V1))].kind == "public"
 
 
 def test_every_endpoint_resolves_to_its_own_scope() -> None:
@@ -423,3 +462,32 @@ def test_rights_are_read_from_the_permission_table(aw: AccessWorld) -> None:
     assert not holds(aw.world, "self_cashier", Right.PAYMENT_BATCH)  # self scope
     assert holds_in(aw.world, "global_auditor", Right.BUDGET_VIEW, aw.company_id("B"))
     assert Right.BUDGET_VIEW in rights_of("auditor")
+
+
+# ---- SCIM ----------------------------------------------------------------------------------------
+
+
+def _scim_routes(aw: AccessWorld) -> list[tuple[str, str]]:
+    served = _app_routes(aw.client.app)
+    return sorted(r for r in served if r[1].startswith(SCIM_PREFIX) and r not in PUBLIC_ROUTES)
+
+
+def test_scim_refuses_everyone_but_its_provisioning_client(aw: AccessWorld) -> None:
+    """/scim/v2 asks for scim:provision (the integrator): no token gets 401, and another
+    token 403 on every route (the check is each route's dependency), from every actor
+    without the right on the list of users. What the integrator gets is the part of
+    tests/api/test_scim_*.py."""
+    routes = _scim_routes(aw)
+    refused = [who for who in ACTORS if not holds(aw.world, who, Right.SCIM_PROVISION)]
+    assert len(refused) < len(ACTORS)
+    cells = [(m, p, who) for m, p in routes for who in (None, "claimant")]
+    cells += [("GET", f"{SCIM_PREFIX}/Users", who) for who in refused]
+    wrong = []
+    for method, path, who in cells:
+        url = re.sub(r"\{[^}]+\}", NOBODY, path)
+        with aw.undone():
+            headers = aw.headers(who) if who else {}
+            status = aw.send(method, url, headers=headers).status_code
+        if status != (403 if who else 401):
+            wrong.append((method, path, who, status))
+    assert wrong == [], wrong
