@@ -3,7 +3,8 @@ access_world.py (ROLE_RIGHTS and the data scopes) and the rule of its endpoint."
 
 from __future__ import annotations
 
-from baoxiao.identity.permissions import Right
+from baoxiao.identity.permissions import Right, rights_of
+from tests.api.access_pages import Page
 from tests.api.access_rules import Rule
 from tests.api.access_world import (
     B_SIDE,
@@ -62,7 +63,7 @@ def expected_claim_cell(aw: AccessWorld, rule: Rule, who: str, owner: str) -> in
     raise AssertionError(rule)
 
 
-def expected_function(aw: AccessWorld, rule: Rule, who: str, side: str) -> int:
+def expected_function(aw: AccessWorld, rule: Rule | Page, who: str, side: str) -> int:
     """A company function on an object of company `side` (or none): with the right held in
     that company, its success; without it, `refused` at home and 404 for another company's."""
     assert rule.right is not None
@@ -72,7 +73,7 @@ def expected_function(aw: AccessWorld, rule: Rule, who: str, side: str) -> int:
     return rule.refused if home or not holds(aw.world, who, rule.right) else 404
 
 
-def sides(aw: AccessWorld, rule: Rule, who: str) -> list[str]:
+def sides(aw: AccessWorld, rule: Rule | Page, who: str) -> list[str]:
     """The companies whose object `who` asks for: their own; and the other's, when they
     hold the right at home (without it the answer never depends on the object: it is
     refused before one is looked at, or by the same lookup that refuses their own)."""
@@ -81,3 +82,63 @@ def sides(aw: AccessWorld, rule: Rule, who: str) -> list[str]:
         return [home]
     sides = [home] if rule.right is None or not holds(aw.world, who, rule.right) else SIDES
     return [side for side in sides if side in aw.objects[rule.on]]
+
+
+def expected_page(aw: AccessWorld, page: Page, who: str, owner: str | None, side: str) -> int:
+    if page.kind in ("signed_in", "self", "session"):
+        lacks = aw.world[who].employee is None and page.no_employee is not None
+        return page.no_employee if lacks else page.ok  # type: ignore[return-value]
+    if page.kind in ("read", "owner"):
+        assert owner is not None
+        claim = aw.claims[owner]
+        if not may_see(aw, who, claim):
+            return 404
+        if page.kind == "read":
+            return page.ok
+        if owner != who:
+            return 403
+        submitted = claim["status"] != "draft" and page.submitted is not None
+        return page.submitted if submitted else page.ok  # type: ignore[return-value]
+    if page.kind == "finance":
+        grants = aw.world[who].user.roles
+        if any(Right.CLAIM_PAY in rights_of(g.role) for g in grants):  # at any data scope
+            return 200
+        return 303 if holds(aw.world, who, Right.VOUCHER_EXPORT) else 403
+    if page.kind == "right":
+        return expected_function(aw, page, who, side)
+    raise AssertionError(page)
+
+
+def cells(aw: AccessWorld, page: Page, who: str) -> list[tuple[str | None, str]]:
+    """(claim owner, company side) of each cell of one actor for this page."""
+    if page.kind in ("read", "owner"):
+        return [(owner, "A") for _relation, owner in related(aw, who)]
+    if page.kind in ("pay", "payment"):
+        return [(None, side) for side in SIDES if side in aw.objects[page.on or ""]]
+    return [(None, side) for side in sides(aw, page, who)]
+
+
+def someone_elses(aw: AccessWorld, who: str) -> list[tuple[str | None, str]]:
+    """A claimant's form posted by someone else: a teammate's claim (seen by managers and
+    reviewers, not by peers), else one of another department."""
+    owner = target(aw, who, "same_team") or target(aw, who, "other_department")
+    return [(owner, "A")]
+
+
+def refusal(aw: AccessWorld, page: Page, who: str, owner: str | None, side: str) -> int | None:
+    """What a form post must answer for this cell, or None when it is allowed."""
+    if page.kind == "owner":
+        assert owner is not None
+        if owner == who:
+            return None
+        return 403 if may_see(aw, who, aw.claims[owner]) else 404
+    if page.kind in ("pay", "payment"):
+        claim_id = aw.objects[page.on or ""][side]["claim_id"]
+        claim = next(c for c in aw.claims.values() if c["id"] == claim_id)
+        if not may_see(aw, who, claim):
+            return 404
+        return None if right_reaches(aw.world, who, Right.CLAIM_PAY, claim) else 403
+    if page.kind == "task":
+        return None if who == aw.task_holder else page.refused
+    expected = expected_function(aw, page, who, side)
+    return None if expected == page.ok else expected

@@ -14,7 +14,10 @@ Page kinds (the same oracle as the API, see access_rules.py):
              company's object 404
   finance    the finance workspace: payers; a reviewer who pays nothing is sent to vouchers
   session    the browser session itself (sign-out, re-authentication)
-Here the table classifies the routes (test_every_route_is_classified).
+A GET page is asked by every actor (another company's object by those who hold the right
+at home); a POST form only by those it must refuse, with the session's CSRF token and a
+body that passes validation, so the refusal is the rights'.
+Signed out, every page but the public ones sends the browser to /login.
 """
 
 from __future__ import annotations
@@ -22,7 +25,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from baoxiao.identity import sessions
+from baoxiao.identity.deps import SESSION_COOKIE
 from baoxiao.identity.permissions import Right
+from tests.api.access_client import PNG, path_params
+from tests.api.access_world import ACTORS, AccessWorld
 
 SCIM_PREFIX = "/scim/v2"
 
@@ -160,3 +167,69 @@ PUBLIC_ROUTES: dict[tuple[str, str], str] = {
         for method in ("GET", "POST", "PUT", "PATCH", "DELETE")
     },
 }
+
+
+# ---- sending a page request ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Browser:
+    cookie: str
+    csrf: str
+
+
+def sign_in_browsers(aw: AccessWorld) -> dict[str, Browser]:
+    """A real server-side session for every actor (as tests/web/conftest.py signs in)."""
+    policy = aw.client.app.state.settings.session_policy  # type: ignore[attr-defined]
+    out = {}
+    with aw.db.transaction() as session:
+        for who in ACTORS:
+            user = session.merge(aw.world[who].user)
+            web, plain = sessions.start(session, user, method="password", policy=policy)
+            out[who] = Browser(plain, web.csrf_token)
+    return out
+
+
+def page_form(aw: AccessWorld, form: Any) -> dict[str, Any]:
+    """The form fields of a valid post (files for the receipt form)."""
+    if form == "upload":
+        return {"files": {"file": ("r.png", PNG, "image/png")}}
+    if form == "approved":
+        return {"data": {"claim_id": aw.objects["approved"]["A"]["claim_id"]}}
+    if form == "batch_result":
+        payment = aw.objects["payment"]["A"]["payment_id"]
+        return {"data": {"payment_id": payment, "outcome": "succeeded"}}
+    if form == "simulate":
+        claimant = aw.world["claimant"].employee
+        assert claimant is not None
+        fields = {"claimant_id": str(claimant.id), "category_code": "TAXI", "amount": "10"}
+        return {"data": {"document": FLOW_YAML, **fields}}
+    if form == "newcomer":
+        newcomer = aw.objects["newcomer"]["A"]["employee_id"]
+        return {"data": {"employee_id": newcomer, "username": "newcomer-a"}}
+    return {"data": dict(form or {})}
+
+
+def open_page(
+    aw: AccessWorld,
+    browser: Browser | None,
+    method: str,
+    path: str,
+    *,
+    owner: str | None = None,
+    page: Page | None = None,
+    side: str = "A",
+) -> tuple[int, str]:
+    """One page request (rolled back): its status and where it redirects to, if it does."""
+    on = page.on if page else None
+    url = path.format(**path_params(aw, owner, on, side), decision="approve")
+    kwargs = page_form(aw, page.form if page else None)
+    if browser is not None:
+        kwargs["headers"] = {"Cookie": f"{SESSION_COOKIE}={browser.cookie}"}
+        if method == "POST":
+            kwargs.setdefault("data", {})["csrf_token"] = browser.csrf
+    if method == "GET":
+        kwargs = {"params": kwargs.get("data"), "headers": kwargs.get("headers")}
+    with aw.undone():
+        response = aw.send(method, url, **kwargs)
+    return response.status_code, response.headers.get("location", "")

@@ -11,6 +11,7 @@ savepoint that is rolled back, so one world serves the whole module.
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,12 +21,23 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
 from baoxiao.app import create_app
+from baoxiao.identity.deps import SESSION_COOKIE
 from baoxiao.identity.permissions import Right, rights_of
 from baoxiao.identity.scopes import ENDPOINT_SCOPES, SCOPES, required_scope
-from baoxiao.models import ApiToken
+from baoxiao.models import ApiToken, ApprovalTask
 from baoxiao.settings import Settings
 from tests.api.access_client import call
-from tests.api.access_expect import SIDES, expected_claim_cell, expected_function, related, sides
+from tests.api.access_expect import (
+    SIDES,
+    cells,
+    expected_claim_cell,
+    expected_function,
+    expected_page,
+    refusal,
+    related,
+    sides,
+    someone_elses,
+)
 from tests.api.access_finance import (
     FINANCE_RULES,
     build_finance,
@@ -37,7 +49,14 @@ from tests.api.access_finance import (
 )
 from tests.api.access_lists import listed_ids, visible_ids
 from tests.api.access_objects import seed
-from tests.api.access_pages import PAGE_ROUTES, PUBLIC_ROUTES, SCIM_PREFIX
+from tests.api.access_pages import (
+    PAGE_ROUTES,
+    PUBLIC_ROUTES,
+    SCIM_PREFIX,
+    Browser,
+    open_page,
+    sign_in_browsers,
+)
 from tests.api.access_rules import API_RULES, NOBODY, Rule
 from tests.api.access_world import (
     ACTORS,
@@ -59,8 +78,9 @@ RULES: dict[tuple[str, str], Rule] = {**API_RULES, **FINANCE_RULES}
 # KNOWN SRC BUG, expected to fail until fixed (the matrix keeps the correct answer):
 # src/baoxiao/payments/advances.py:122-123, of_employee() answers 404 for another company's
 # employee of whom the caller sees no advance, even when the caller's claim view reaches that
-# company (CLAIM_VIEW_ALL at `all` scope). The cell, as global_auditor on the foreigner:
+# company (CLAIM_VIEW_ALL at `all` scope). Two cells, as global_auditor on the foreigner:
 #   GET /api/v1/employees/{foreigner}/advances     404, expected 200 with no advances
+#   GET /claims/{foreigner's claim}/offsets (page)  404, expected 200: the claim itself opens
 
 
 @pytest.fixture(scope="module")
@@ -464,7 +484,97 @@ def test_rights_are_read_from_the_permission_table(aw: AccessWorld) -> None:
     assert Right.BUDGET_VIEW in rights_of("auditor")
 
 
-# ---- SCIM ----------------------------------------------------------------------------------------
+# ---- pages (access_pages.py) ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browsers(aw: AccessWorld) -> dict[str, Browser]:
+    return sign_in_browsers(aw)
+
+
+GET_PAGES = sorted(k for k in PAGE_ROUTES if k[0] == "GET")
+
+
+@pytest.mark.parametrize("endpoint", GET_PAGES, ids=_ids)
+def test_pages_by_role_and_relation(
+    aw: AccessWorld, browsers: dict[str, Browser], endpoint: tuple[str, str]
+) -> None:
+    """Every GET page for every actor: 200, the 403 or 404 page, or (a finance reviewer who
+    pays nothing on the workspace) a redirect to the vouchers, as the page's right says."""
+    method, path = endpoint
+    page = PAGE_ROUTES[endpoint]
+    wrong = []
+    for who in ACTORS:
+        for owner, side in cells(aw, page, who):
+            status, location = open_page(
+                aw, browsers[who], method, path, owner=owner, page=page, side=side
+            )
+            expected = expected_page(aw, page, who, owner, side)
+            if status != expected or (status == 303 and location != "/finance/vouchers"):
+                wrong.append((who, owner or side, status, expected))
+    assert wrong == [], wrong
+
+
+REFUSABLE = sorted(
+    k
+    for k, p in PAGE_ROUTES.items()
+    if k[0] == "POST" and p.kind in ("owner", "pay", "payment", "task", "right")
+)
+
+
+@pytest.mark.parametrize("endpoint", [e for e in REFUSABLE if e[1] != "/inbox/batch"], ids=_ids)
+def test_page_forms_refuse_who_may_not(
+    aw: AccessWorld, browsers: dict[str, Browser], endpoint: tuple[str, str]
+) -> None:
+    """A valid post with the session's CSRF token, by everyone the page's right refuses:
+    the 403 or 404 page, never a change. (The claimant's forms call the services whose
+    every relation the API matrix asks; here each actor posts to someone else's claim.)"""
+    method, path = endpoint
+    page = PAGE_ROUTES[endpoint]
+    wrong = []
+    for who in ACTORS:
+        mine = someone_elses(aw, who) if page.kind == "owner" else cells(aw, page, who)
+        for owner, side in mine:
+            expected = refusal(aw, page, who, owner, side)
+            if expected is None:
+                continue
+            status, _location = open_page(
+                aw, browsers[who], method, path, owner=owner, page=page, side=side
+            )
+            if status != expected:
+                wrong.append((who, owner or side, status, expected))
+    assert wrong == [], wrong
+
+
+def test_batch_approval_decides_only_the_callers_tasks(
+    aw: AccessWorld, browsers: dict[str, Browser]
+) -> None:
+    """Ticking someone else's task in the inbox decides nothing (the page lists why)."""
+    for who in ACTORS:
+        browser = browsers[who]
+        with aw.undone():
+            response = aw.send(
+                "POST",
+                "/inbox/batch",
+                data={"task_id": aw.task_id, "csrf_token": browser.csrf},
+                headers={"Cookie": f"{SESSION_COOKIE}={browser.cookie}"},
+            )
+            with aw.db.transaction() as session:
+                status = session.get(ApprovalTask, uuid.UUID(aw.task_id)).status  # type: ignore[union-attr]
+        assert response.status_code == 200, who
+        assert status == ("approved" if who == aw.task_holder else "pending"), who
+
+
+def test_signed_out_browsers_go_to_the_sign_in_page(aw: AccessWorld) -> None:
+    """Every page sends a browser without a session to /login; the session's own JSON
+    routes (/auth/...) answer 401."""
+    wrong = []
+    for (method, path), page in PAGE_ROUTES.items():
+        status, location = open_page(aw, None, method, path, owner="claimant", page=page)
+        signed_out = (401, "") if path.startswith("/auth/") else (303, "/login?next=")
+        if (status, location[: len(signed_out[1])]) != signed_out:
+            wrong.append((method, path, status, location))
+    assert wrong == [], wrong
 
 
 def _scim_routes(aw: AccessWorld) -> list[tuple[str, str]]:
