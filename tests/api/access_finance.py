@@ -1,7 +1,7 @@
 """The finance part of the access matrix: budgets, advances, bank accounts (issue #7).
 
 The world gets a payee bank account for everyone, two budgets of company A (one
-owned by the budget owner, one unowned) and an advance of the claimant. The
+owned by the budget owner, one unowned), one of company B and an advance of the claimant. The
 expectations come from ROLE_RIGHTS and the data scopes through the oracle in
 access_world.py, never from a list of answers per role.
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from baoxiao.identity.permissions import Right
+from tests.api.access_rules import Rule
 from tests.api.access_world import (
     PASSWORD,
     AccessWorld,
@@ -26,22 +27,28 @@ V1 = "/api/v1"
 #   budget_list     the list: every budget for BUDGET_VIEW holders, one's own for owners
 #   advance R|None  the claimant's advance: its claim's readers; R: a payer reaching it, not them
 #   employee kind   an employee's bank account or advances, by relation (own, team, ...)
-FINANCE_RULES: dict[tuple[str, str], tuple[Any, ...]] = {
-    ("GET", "/budgets"): ("budget_list", None),
-    ("GET", "/budgets/{budget_id}"): ("budget", Right.BUDGET_VIEW),
-    ("GET", "/budgets/{budget_id}/entries"): ("budget", Right.BUDGET_VIEW),
-    ("PATCH", "/budgets/{budget_id}"): ("budget", Right.BUDGET_MANAGE, {"name": "renamed"}),
-    ("POST", "/budgets/{budget_id}/adjustments"): (
-        "budget",
-        Right.BUDGET_MANAGE,
-        {"amount": "10", "reason": "more"},
+FINANCE_RULES: dict[tuple[str, str], Rule] = {
+    ("GET", "/budgets"): Rule("budget_list"),
+    ("GET", "/budgets/{budget_id}"): Rule("budget", right=Right.BUDGET_VIEW),
+    ("GET", "/budgets/{budget_id}/entries"): Rule("budget", right=Right.BUDGET_VIEW),
+    ("PATCH", "/budgets/{budget_id}"): Rule(
+        "budget", right=Right.BUDGET_MANAGE, body={"name": "renamed"}
     ),
-    ("GET", "/advances/{advance_id}"): ("advance", None),
-    ("POST", "/advances/{advance_id}/repayments"): ("advance", Right.CLAIM_PAY, {"amount": "1"}),
-    ("GET", "/employees/{employee_id}/bank-account"): ("employee", "bank_read"),
-    ("PUT", "/employees/{employee_id}/bank-account"): ("employee", "bank_write"),
-    ("GET", "/employees/{employee_id}/advances"): ("employee", "advances"),
+    ("POST", "/budgets/{budget_id}/adjustments"): Rule(
+        "budget", right=Right.BUDGET_MANAGE, body={"amount": "10", "reason": "more"}
+    ),
+    ("GET", "/advances/{advance_id}"): Rule("advance"),
+    # The advance is not paid out yet: after the checks of who may repay, a payer's
+    # repayment is refused as invalid ("the advance is pending").
+    ("POST", "/advances/{advance_id}/repayments"): Rule(
+        "advance", right=Right.CLAIM_PAY, body={"amount": "1"}, ok=422
+    ),
+    ("GET", "/employees/{employee_id}/bank-account"): Rule("employee", body="bank_read"),
+    ("PUT", "/employees/{employee_id}/bank-account"): Rule("employee", body="bank_write"),
+    ("GET", "/employees/{employee_id}/advances"): Rule("employee", body="advances"),
 }
+BUDGETS = {"RD-2026": "A", "ALL-2026": "A", "B-2026": "B"}  # code -> company
+OWNED = {"RD-2026": "budget_owner"}
 
 
 def account_body(number: int, password: str = PASSWORD) -> dict[str, str]:
@@ -66,7 +73,8 @@ def build_finance(aw: AccessWorld) -> None:
         assert put.status_code == 200, put.text
     owner = aw.world["budget_owner"].employee
     assert owner is not None
-    for code, owner_id in (("RD-2026", str(owner.id)), ("ALL-2026", None)):
+    for code, side in BUDGETS.items():
+        owner_id = str(owner.id) if code in OWNED else None
         body = {
             "code": code,
             "name": code,
@@ -76,9 +84,13 @@ def build_finance(aw: AccessWorld) -> None:
             "department_code": "RD" if owner_id else None,
             "owner_id": owner_id,
         }
-        made = client.post(f"{V1}/budgets", json=body, headers=aw.headers("finance"))
+        maker = "finance" if side == "A" else "b_admin"
+        made = client.post(f"{V1}/budgets", json=body, headers=aw.headers(maker))
         assert made.status_code == 201, made.text
         aw.budgets[code] = made.json()["id"]
+    sheet = client.get(f"{V1}/budgets/export", headers=aw.headers("finance"))
+    assert sheet.status_code == 200, sheet.text
+    aw.budget_sheet = sheet.content  # a valid import: the company's budgets as they are
     advance = client.post(
         f"{V1}/advances", json={"amount": "100", "reason": "trip"}, headers=aw.headers("claimant")
     )
@@ -87,10 +99,6 @@ def build_finance(aw: AccessWorld) -> None:
     claim = client.get(f"{V1}/claims/{aw.advance['claim_id']}", headers=aw.headers("claimant"))
     assert claim.status_code == 200, claim.text
     aw.claims["advance"] = claim.json()  # an advance is a claim: the claim lists show it
-
-
-def _company(aw: AccessWorld, who: str) -> str:
-    return str(aw.world[who].user.company_id)
 
 
 def _as_claim(aw: AccessWorld, owner: str) -> dict[str, Any]:
@@ -105,36 +113,36 @@ def _as_claim(aw: AccessWorld, owner: str) -> dict[str, Any]:
     }
 
 
-def expected_budget(aw: AccessWorld, who: str, right: Right) -> bool:
-    """May `who` reach the owned budget of company A with `right`?"""
-    company = str(aw.world.company.id)
-    if holds_in(aw.world, who, right, company):
+def expected_budget(aw: AccessWorld, who: str, right: Right, code: str) -> bool:
+    """May `who` reach that budget with `right`: held in its company, or (to read) owned?"""
+    if holds_in(aw.world, who, right, aw.company_id(BUDGETS[code])):
         return True
-    return right == Right.BUDGET_VIEW and who == "budget_owner"
+    return right == Right.BUDGET_VIEW and OWNED.get(code) == who
 
 
 def expected_budget_list(aw: AccessWorld, who: str) -> set[str]:
-    if _company(aw, who) != str(aw.world.company.id):
-        return set()  # company B has no budgets
-    if holds_in(aw.world, who, Right.BUDGET_VIEW, _company(aw, who)):
-        return set(aw.budgets.values())
-    return {aw.budgets["RD-2026"]} if who == "budget_owner" else set()
+    """The caller's company's budgets: all for its viewers, else the ones they own."""
+    side = aw.company_of(who)
+    mine = {code for code, company in BUDGETS.items() if company == side}
+    if not holds_in(aw.world, who, Right.BUDGET_VIEW, aw.company_id(side)):
+        mine = {code for code in mine if OWNED.get(code) == who}
+    return {aw.budgets[code] for code in mine}
 
 
-def expected_advance(aw: AccessWorld, who: str, right: Right | None) -> set[int] | None:
-    """Statuses for the claimant's advance; None: allowed (any non-denial, not 2xx for repay)."""
+def expected_advance(aw: AccessWorld, who: str, rule: Rule) -> int:
+    """The claimant's advance: its claim's readers read it, a payer reaching it repays."""
     claim = aw.claims["advance"]
     if not may_see(aw, who, claim):
-        return {404}
-    if right is None:
-        return {200}
-    if who == "claimant" or not right_reaches(aw.world, who, right, claim):
-        return {403}
-    return None  # the advance is not paid out yet: the repayment is refused as invalid
+        return 404
+    if rule.right is None:
+        return rule.ok
+    if who == "claimant" or not right_reaches(aw.world, who, rule.right, claim):
+        return 403
+    return rule.ok
 
 
 def expected_employee(aw: AccessWorld, kind: str, who: str, owner: str) -> bool:
-    """May `who` read or write `owner`'s bank account, or see their advances?"""
+    """May `who` read or write `owner`'s bank account?"""
     target = _as_claim(aw, owner)
     company = target["company_id"]
     if who == owner:
@@ -146,6 +154,25 @@ def expected_employee(aw: AccessWorld, kind: str, who: str, owner: str) -> bool:
             aw.world, who, Right.ORG_ADMIN, company
         )
     raise AssertionError(kind)
+
+
+def expected_bank_account(aw: AccessWorld, kind: str, who: str, owner: str) -> int:
+    """200 to whoever may; a payer reaching the owner who may read but not write gets 403;
+    to anyone else the account does not exist (404)."""
+    if expected_employee(aw, kind, who, owner):
+        return 200
+    readable = kind == "bank_write" and expected_employee(aw, "bank_read", who, owner)
+    return 403 if readable else 404
+
+
+def expected_advances(aw: AccessWorld, who: str, owner: str) -> tuple[int, set[str]]:
+    """An employee's advances: the ones whose claim `who` may see, for anyone of their
+    company or whose claim view reaches them; to others the employee does not exist."""
+    seen = advances_seen(aw, who, owner)
+    knows = aw.company_of(who) == aw.company_of(owner) or right_reaches(
+        aw.world, who, Right.CLAIM_VIEW_ALL, _as_claim(aw, owner)
+    )
+    return (200, seen) if seen or knows else (404, set())
 
 
 def advances_seen(aw: AccessWorld, who: str, owner: str) -> set[str]:

@@ -119,7 +119,10 @@ def of_employee(session: Session, principal: Principal, employee_id: uuid.UUID) 
             .order_by(Advance.created_at)
         )
     )
-    if not rows and employee.company_id != principal.company_id:
+    reaches_company = employee.company_id == principal.company_id or permissions.has_right(
+        principal, permissions.Right.CLAIM_VIEW_ALL, employee.company_id
+    )
+    if not rows and not reaches_company:
         raise AdvanceNotFound()  # another company's employee: existence does not leak
     return rows
 
