@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from baoxiao.kernel.db import Database
-from baoxiao.models import OutboxEvent, RoleAssignment
+from baoxiao.models import OutboxEvent, RoleAssignment, User
 from tests.api.conftest import LINE, Api
 from tests.support.factories import World
 
@@ -400,3 +400,27 @@ def test_success_publishes_payment_succeeded_after_claim_paid(
         "data": succeeded.data,
     }
     jsonschema.validate(envelope, schema)
+
+
+def test_nobody_records_the_bank_answer_for_their_own_or_approved_claim(
+    api: Api, client: TestClient, world: World, db: Database
+) -> None:
+    """Recording a result is paying too: a cashier who is the claimant could otherwise mark
+    a transfer that went through "failed" and be paid twice."""
+    claim = api.approved_claim()
+    payment = _request(client, world, claim["id"]).json()
+    with db.transaction() as session:
+        for who in ("claimant", "manager"):  # the claimant; the approver of the claim
+            user = session.get(User, world[who].user.id)
+            assert user is not None
+            user.roles.append(RoleAssignment(role="cashier", company_id=world.company.id))
+    expected = {"claimant": "self_approval_forbidden", "manager": "payer_was_approver"}
+    for who, code in expected.items():
+        for outcome, body in (("fail", {"reason": "bounced"}), ("succeed", None)):
+            response = client.post(
+                f"{PAYMENTS}/{payment['id']}/{outcome}", json=body, headers=world[who].headers
+            )
+            assert (response.status_code, response.json()["code"]) == (403, code)
+        queried = client.post(f"{PAYMENTS}/{payment['id']}/query", headers=world[who].headers)
+        assert queried.status_code == 403
+    assert _claim(client, world, claim["id"])["status"] == "paying"

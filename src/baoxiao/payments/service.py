@@ -136,7 +136,9 @@ def _load_payment(
     if claim_id is None:
         raise PaymentNotFound()
     claim = permissions.load_visible_claim(session, principal, claim_id, lock=True)
-    permissions.require_right_on_claim(session, principal, permissions.Right.CLAIM_PAY, claim)
+    # Recording the bank's answer, resending or querying is paying too: a claimant who
+    # could mark their own paid transfer "failed" would be paid twice.
+    permissions.require_payer(session, principal, claim)
     payment = session.scalars(
         select(Payment).where(Payment.id == payment_id).with_for_update()
     ).one()
