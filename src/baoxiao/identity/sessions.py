@@ -97,15 +97,7 @@ def end(session: Session, web: WebSession, reason: str = "logout") -> None:
         web.ended_at = utcnow()
         web.end_reason = reason
         session.flush()
-        audit(
-            session,
-            actor=f"user:{web.user_id}",
-            action="session:end",
-            subject_type="web_session",
-            subject_id=str(web.id),
-            company_id=str(web.user.company_id),
-            data={"reason": reason},
-        )
+        _audit(session, web, "session:end", reason=reason)
 
 
 def end_all_for_user(session: Session, user_id: uuid.UUID, reason: str) -> int:
@@ -130,14 +122,19 @@ def confirm_identity(session: Session, web: WebSession, method: str = "password"
     """The person has just proved who they are again (password or SSO): restart the window."""
     web.authenticated_at = utcnow()
     session.flush()
+    _audit(session, web, "session:confirm", method=method)
+
+
+def _audit(session: Session, web: WebSession, action: str, **data: str) -> None:
+    """An audit record of the session's own person about the session."""
     audit(
         session,
         actor=f"user:{web.user_id}",
-        action="session:confirm",
+        action=action,
         subject_type="web_session",
         subject_id=str(web.id),
         company_id=str(web.user.company_id),
-        data={"method": method},
+        data=data,
     )
 
 
