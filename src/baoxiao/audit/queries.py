@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import ColumnElement, false, select, true
 from sqlalchemy.orm import Session
 
+from baoxiao.audit.service import VerifyResult, verify
 from baoxiao.identity.permissions import Right, companies_with_right, has_right_anywhere
 from baoxiao.identity.principal import Principal
 from baoxiao.kernel.errors import BadRequest, Forbidden
@@ -69,8 +69,7 @@ def list_records(
     session: Session, principal: Principal, flt: AuditFilter, *, cursor: str | None, limit: int
 ) -> tuple[Sequence[AuditRecord], str | None]:
     """The caller's part of the trail, newest first; the cursor is the last seq seen."""
-    if not has_right_anywhere(principal, Right.AUDIT_READ):
-        raise Forbidden()
+    _require_auditor(principal)
     stmt = select(AuditRecord).where(_visible(principal), *_filtered(flt))
     if cursor:
         if not cursor.isdigit() or len(cursor) > 18:
@@ -81,17 +80,12 @@ def list_records(
     return rows[:limit], next_cursor
 
 
-def summary(record: AuditRecord) -> dict[str, Any]:
-    """One record as the API and the page show it, with its place in the hash chain."""
-    return {
-        "seq": record.seq,
-        "occurred_at": record.occurred_at,
-        "actor": record.actor,
-        "action": record.action,
-        "subject_type": record.subject_type,
-        "subject_id": record.subject_id,
-        "company_id": record.company_id,
-        "data": record.data,
-        "prev_hash": record.prev_hash,
-        "hash": record.hash,
-    }
+def verify_chain(session: Session, principal: Principal) -> VerifyResult:
+    """Walk the whole hash chain now, as `baoxiao audit verify` does (auditors only)."""
+    _require_auditor(principal)
+    return verify(session)
+
+
+def _require_auditor(principal: Principal) -> None:
+    if not has_right_anywhere(principal, Right.AUDIT_READ):
+        raise Forbidden()

@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class AuditRecordRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     seq: int = Field(description="Position in the hash chain (1, 2, ...).")
     occurred_at: datetime
     actor: str = Field(examples=["user:0b5c…", "system", "connector:7d1e…"])
