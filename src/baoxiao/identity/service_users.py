@@ -79,6 +79,16 @@ def create_service_user(
     return user
 
 
+def may_lend_rights_of(principal: Principal, user: User) -> bool:
+    """May the caller hand a system this user's rights (a token for it, a connector that
+    acts as it)? For a service user holding only the integrator role, yes; a person, or
+    a user with more roles, takes the user-admin right, as granting those roles would."""
+    lends_more = user.employee_id is not None or bool(
+        {r.role for r in user.roles} - {Role.INTEGRATOR.value}
+    )
+    return not lends_more or has_right(principal, Right.USER_ADMIN, user.company_id)
+
+
 def issue_service_token(
     session: Session,
     principal: Principal,
@@ -93,9 +103,7 @@ def issue_service_token(
     A token acts with its user's roles, so issuing one for a user holding more than
     the integrator role takes the user-admin right, as granting those roles would."""
     user = _service_user(session, principal, user_id)
-    if {r.role for r in user.roles} - {Role.INTEGRATOR.value} and not has_right(
-        principal, Right.USER_ADMIN, user.company_id
-    ):
+    if not may_lend_rights_of(principal, user):
         raise Forbidden()
     service.require_narrower_scopes(principal, scopes)
     token, plain = service.issue_token(

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from baoxiao.audit.service import record as audit
 from baoxiao.connectors import registry
 from baoxiao.connectors.base import Connector, ConnectorContext
-from baoxiao.identity import permissions
+from baoxiao.identity import permissions, service_users
 from baoxiao.identity.principal import Principal
 from baoxiao.integrations.errors import (
     ActorNeedsUserAdmin,
@@ -29,7 +29,7 @@ from baoxiao.integrations.errors import (
 from baoxiao.integrations.schemas import MASK, ConnectorCreate, ConnectorUpdate
 from baoxiao.kernel.clock import utcnow
 from baoxiao.kernel.crypto import SecretBox
-from baoxiao.models.identity import Role, User
+from baoxiao.models.identity import User
 from baoxiao.models.integration import ConnectorInstance
 from baoxiao.outbox import broker
 
@@ -109,11 +109,7 @@ def _check_actor(
     user = session.get(User, user_id)
     if user is None or user.company_id != company_id or not user.active:
         raise ActorNotInCompany()
-    lends_more = user.employee_id is not None or bool(
-        {r.role for r in user.roles} - {Role.INTEGRATOR.value}
-    )
-    user_admin = permissions.has_right(principal, permissions.Right.USER_ADMIN, company_id)
-    if lends_more and not user_admin:
+    if not service_users.may_lend_rights_of(principal, user):
         raise ActorNeedsUserAdmin()
 
 
