@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -20,7 +21,7 @@ from baoxiao.kernel.crypto import token_digest
 from baoxiao.kernel.db import Database
 from baoxiao.models import User
 from baoxiao.models.identity import ApiToken
-from tests.support.factories import World, make_person
+from tests.support.factories import Person, World, make_person
 
 V1 = "/api/v1"
 PASSWORD = "correct horse battery"
@@ -136,13 +137,18 @@ def _service_user(client: TestClient, world: World, roles: list[str]) -> str:
     return str(made.json()["id"])
 
 
-def test_only_a_user_admin_issues_tokens_that_act_with_more_than_integrator(
-    client: TestClient, db: Database, world: World
-) -> None:
+@pytest.fixture
+def integrator(db: Database, world: World) -> Person:
+    """An integrator without the user-admin right: sets up connectors and service users."""
     with db.transaction() as session:
-        integrator = make_person(
+        return make_person(
             session, world.company, "integ", department=None, roles=("integrator",), employee=False
         )
+
+
+def test_only_a_user_admin_issues_tokens_that_act_with_more_than_integrator(
+    client: TestClient, world: World, integrator: Person
+) -> None:
     cashier_svc = _service_user(client, world, ["cashier"])
     integrator_svc = _service_user(client, world, ["integrator"])
     body = {"name": "t", "scopes": ["payments:write"]}
@@ -163,12 +169,8 @@ def test_only_a_user_admin_issues_tokens_that_act_with_more_than_integrator(
 
 
 def test_only_a_user_admin_names_a_person_as_a_connectors_acting_user(
-    client: TestClient, db: Database, world: World
+    client: TestClient, world: World, integrator: Person
 ) -> None:
-    with db.transaction() as session:
-        integrator = make_person(
-            session, world.company, "integ2", department=None, roles=("integrator",), employee=False
-        )
     integrator_svc = _service_user(client, world, ["integrator"])
 
     def create(actor: str, headers: dict[str, str]) -> tuple[int, str | None]:

@@ -66,26 +66,35 @@ def test_the_kinds_of_enabled_instances_are_prepared(db: Database) -> None:
         assert instances.prepare_inbound(session) == ["feishu", "webhook"]
 
 
+def _start_loads_sdk(db: Database) -> bool:
+    """In a fresh interpreter, prepare a starting server's connectors over `db`: was the
+    SDK loaded (and not already by importing the app)?"""
+    url = db.engine.url.render_as_string(hide_password=False)
+    loaded = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys\n"
+            "from baoxiao.app import prepare_connectors\n"
+            "from baoxiao.kernel.db import Database\n"
+            "assert not [m for m in sys.modules if m.startswith('lark_oapi')], 'on import'\n"
+            f"prepare_connectors(Database.from_url({url!r}))\n"
+            f"print({LOADED!r} in sys.modules)\n",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert loaded.returncode == 0, loaded.stderr
+    return loaded.stdout.strip() == "True"
+
+
 def test_a_starting_server_with_a_feishu_instance_loads_the_sdk(committing_db: Database) -> None:
     _add_instance(committing_db, "feishu", enabled=True)
-    url = committing_db.engine.url.render_as_string(hide_password=False)
-    _python(
-        "import sys\n"
-        "from baoxiao.app import prepare_connectors\n"
-        "from baoxiao.kernel.db import Database\n"
-        "assert not [m for m in sys.modules if m.startswith('lark_oapi')], 'loaded on import'\n"
-        f"prepare_connectors(Database.from_url({url!r}))\n"
-        f"assert {LOADED!r} in sys.modules\n"
-    )
+    assert _start_loads_sdk(committing_db)
 
 
 def test_a_server_without_one_does_not(committing_db: Database) -> None:
     _add_instance(committing_db, "feishu", enabled=False)
-    url = committing_db.engine.url.render_as_string(hide_password=False)
-    _python(
-        "import sys\n"
-        "from baoxiao.app import prepare_connectors\n"
-        "from baoxiao.kernel.db import Database\n"
-        f"prepare_connectors(Database.from_url({url!r}))\n"
-        "assert not [m for m in sys.modules if m.startswith('lark_oapi')]\n"
-    )
+    assert not _start_loads_sdk(committing_db)
