@@ -79,7 +79,8 @@ class RoleAssignment(Base):
     scope: Mapped[str] = mapped_column(String(16), default=DataScope.COMPANY.value)
     # The subtree root when scope is "department".
     department_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("departments.id"))
-    # Who manages it: None for a grant by an admin, "scim:group" for an IdP's SCIM group.
+    # Who manages it: None for a grant by an admin, "scim:group" for an IdP's SCIM group,
+    # "oidc:<provider key>" for an IdP group mapped at sign-in (identity/sso.py).
     source: Mapped[str | None] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
